@@ -1,0 +1,1 @@
+//! The engine facade of berth: images, containers, volumes, networks.

@@ -1,0 +1,1 @@
+//! Image references, manifest and config formats for berth.

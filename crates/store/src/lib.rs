@@ -1,0 +1,1 @@
+//! SQLite metadata, content store and layer store for berth.

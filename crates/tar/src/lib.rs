@@ -1,0 +1,1 @@
+//! Safe application of layer tarballs (whiteouts, links, hostile input) for berth.

@@ -1,0 +1,1 @@
+//! End-to-end tests: drive the built `berth` binary as a user would.
