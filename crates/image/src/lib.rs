@@ -1,1 +1,6 @@
 //! Image references, manifest and config formats for berth.
+#![forbid(unsafe_code)]
+
+pub mod reference;
+
+pub use reference::{is_full_or_short_id, Reference, ReferenceError};
