@@ -2,5 +2,6 @@
 #![forbid(unsafe_code)]
 
 pub mod reference;
+pub mod spec;
 
 pub use reference::{is_full_or_short_id, Reference, ReferenceError};
