@@ -118,25 +118,21 @@ impl State<'_> {
         let mark = self.vars.len();
         let v = self.commands(dot, &b.pipe.cmds)?;
         let first = b.pipe.cmds.first().and_then(|c| c.args.first());
-        let items: Vec<(Value, Value)> = match v {
-            Value::Null => Vec::new(),
-            Value::Array(a) => a
-                .into_iter()
-                .enumerate()
-                .map(|(i, e)| (Value::from(i), e))
-                .collect(),
+        // Lazy, so that `{{range 1000000000}}` streams instead of allocating every index.
+        let items: Box<dyn Iterator<Item = (Value, Value)>> = match v {
+            Value::Null => Box::new(std::iter::empty()),
+            Value::Array(a) => {
+                Box::new(a.into_iter().enumerate().map(|(i, e)| (Value::from(i), e)))
+            }
             Value::Object(m) => {
                 // Go visits map keys in sorted order.
                 let mut entries: Vec<(String, Value)> = m.into_iter().collect();
                 entries.sort_by(|a, b| a.0.cmp(&b.0));
-                entries
-                    .into_iter()
-                    .map(|(k, v)| (Value::String(k), v))
-                    .collect()
+                Box::new(entries.into_iter().map(|(k, v)| (Value::String(k), v)))
             }
             Value::Number(n) if n.as_i64().is_some() => {
                 let n = n.as_i64().unwrap_or(0).max(0);
-                (0..n).map(|i| (Value::from(i), Value::from(i))).collect()
+                Box::new((0..n).map(|i| (Value::from(i), Value::from(i))))
             }
             other => {
                 let msg = format!("range can't iterate over {}", gofmt::sprint_value(&other));
@@ -151,7 +147,8 @@ impl State<'_> {
                 });
             }
         };
-        if items.is_empty() {
+        let mut items = items.peekable();
+        if items.peek().is_none() {
             let flow = match &b.else_list {
                 Some(list) => self.walk(list, dot, out)?,
                 None => Flow::Normal,

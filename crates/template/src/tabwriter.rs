@@ -18,10 +18,11 @@ pub const DOCKER_TABWIDTH: usize = 1;
 /// Padding Docker adds to the widest cell of a column.
 pub const DOCKER_PADDING: usize = 3;
 
+/// A terminated cell. (Go also records whether a cell ended in `\t` or `\v`; that only
+/// matters for `DiscardEmptyColumns`, which Docker does not use.)
 struct Cell {
     text: String,
     width: usize,
-    htab: bool,
 }
 
 /// Aligns `text` like Go's `tabwriter.NewWriter(out, minwidth, tabwidth, padding, padchar, 0)`
@@ -45,7 +46,7 @@ pub fn align(
     for ch in text.chars() {
         match ch {
             '\t' | '\x0b' | '\n' | '\x0c' => {
-                let ncells = w.terminate_cell(ch == '\t');
+                let ncells = w.terminate_cell();
                 if ch == '\n' || ch == '\x0c' {
                     w.lines.push(Vec::new());
                     // A line with a single cell cannot affect later lines, so Go flushes
@@ -78,17 +79,17 @@ struct Writer {
 }
 
 impl Writer {
-    fn terminate_cell(&mut self, htab: bool) -> usize {
+    fn terminate_cell(&mut self) -> usize {
         let text = std::mem::take(&mut self.cell);
         let width = display_width(&text);
         let line = self.lines.last_mut();
         match line {
             Some(line) => {
-                line.push(Cell { text, width, htab });
+                line.push(Cell { text, width });
                 line.len()
             }
             None => {
-                self.lines.push(vec![Cell { text, width, htab }]);
+                self.lines.push(vec![Cell { text, width }]);
                 1
             }
         }
@@ -96,7 +97,7 @@ impl Writer {
 
     fn flush(&mut self) {
         if !self.cell.is_empty() {
-            self.terminate_cell(false);
+            self.terminate_cell();
         }
         let mut widths = Vec::new();
         self.format(&mut widths, 0, self.lines.len());
@@ -137,7 +138,6 @@ impl Writer {
             for (j, c) in self.lines[i].iter().enumerate() {
                 self.out.push_str(&c.text);
                 if let Some(&cellw) = widths.get(j) {
-                    let _ = c.htab;
                     pad_into(&mut self.out, c.width, cellw, self.padchar, self.tabwidth);
                 }
             }

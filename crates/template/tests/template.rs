@@ -157,6 +157,10 @@ fn ranges() {
         ),
         ("{{range .Count}}{{.}}{{end}}", "012"),
         (
+            "{{range 1000000000000}}{{if eq . 2}}{{break}}{{end}}{{.}}{{end}}",
+            "01",
+        ),
+        (
             "{{range $i, $p := .Ports}}{{if $i}},{{end}}{{$p.Host}}{{end}}",
             "8080,53",
         ),
