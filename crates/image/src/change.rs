@@ -483,7 +483,7 @@ impl State {
                         });
                     }
                     let v = self.expand(&v)?;
-                    self.cfg.labels.insert(k, v);
+                    self.cfg.labels.get_or_insert_default().insert(k, v);
                 }
             }
             Instruction::Expose(ports) => {

@@ -169,6 +169,10 @@ fn none_or_empty_str(v: &Option<String>) -> bool {
     v.as_deref().is_none_or(str::is_empty)
 }
 
+fn none_or_empty_map<K, V>(m: &Option<BTreeMap<K, V>>) -> bool {
+    m.as_ref().is_none_or(BTreeMap::is_empty)
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -405,12 +409,8 @@ pub struct ContainerConfig {
     )]
     pub working_dir: String,
     /// Labels.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "none_or_empty_map")]
+    pub labels: Option<BTreeMap<String, String>>,
     /// The signal that stops the container (`SIGTERM` when empty).
     #[serde(
         default,
@@ -508,19 +508,11 @@ pub struct Descriptor {
     #[serde(default, deserialize_with = "null_default")]
     pub size: i64,
     /// Where else the content may be fetched (non-distributable layers).
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urls: Option<Vec<String>>,
     /// Annotations.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
     /// The platform of the manifest an index entry points at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
@@ -536,8 +528,8 @@ impl Descriptor {
             media_type: media_type.to_string(),
             digest,
             size,
-            urls: Vec::new(),
-            annotations: BTreeMap::new(),
+            urls: None,
+            annotations: None,
             platform: None,
             artifact_type: None,
         }
@@ -565,12 +557,8 @@ pub struct Manifest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
     /// Annotations.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
     /// Never present in a valid manifest: kept only so [`Manifest::validate`] can refuse
     /// a document that is also an index (CVE-2021-41190).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -587,7 +575,7 @@ impl Manifest {
             config,
             layers,
             subject: None,
-            annotations: BTreeMap::new(),
+            annotations: None,
             manifests: None,
         }
     }
@@ -656,12 +644,8 @@ pub struct Index {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
     /// Annotations.
-    #[serde(
-        default,
-        deserialize_with = "null_default",
-        skip_serializing_if = "BTreeMap::is_empty"
-    )]
-    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
     /// Never present in a valid index (CVE-2021-41190); see [`Index::validate`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Value>,
@@ -679,7 +663,7 @@ impl Index {
             artifact_type: None,
             manifests,
             subject: None,
-            annotations: BTreeMap::new(),
+            annotations: None,
             config: None,
             layers: None,
         }

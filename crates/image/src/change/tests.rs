@@ -97,10 +97,16 @@ fn env_forms_and_expansion() {
 #[test]
 fn labels() {
     let c = applied(&[r#"LABEL a=1 "b c"="d e""#, "label legacy some value"]);
-    assert_eq!(c.labels.get("a").map(String::as_str), Some("1"));
-    assert_eq!(c.labels.get("b c").map(String::as_str), Some("d e"));
     assert_eq!(
-        c.labels.get("legacy").map(String::as_str),
+        c.labels.as_ref().unwrap().get("a").map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(
+        c.labels.as_ref().unwrap().get("b c").map(String::as_str),
+        Some("d e")
+    );
+    assert_eq!(
+        c.labels.as_ref().unwrap().get("legacy").map(String::as_str),
         Some("some value")
     );
     assert_eq!(err("LABEL"), "LABEL requires at least one argument");

@@ -83,7 +83,7 @@ fn config_input_is_lenient_like_go() {
     let c = cfg.config.unwrap();
     assert_eq!(c.cmd, Some(vec!["sh".to_string()]));
     assert_eq!(c.entrypoint, None);
-    assert!(c.env.is_empty() && c.labels.is_empty() && c.volumes.is_empty());
+    assert!(c.env.is_empty() && c.labels.is_none() && c.volumes.is_empty());
     assert!(c.exposed_ports.contains_key("53/udp"));
     assert!(cfg.history.is_empty());
     assert!(cfg.rootfs.diff_ids.is_empty());
@@ -232,8 +232,10 @@ fn index_round_trip_and_auto_detection() {
         variant: Some("v7".into()),
         ..Default::default()
     });
-    arm.annotations.insert("b".into(), "2".into());
-    arm.annotations.insert("a".into(), "1".into());
+    arm.annotations = Some(BTreeMap::from([
+        ("b".to_string(), "2".to_string()),
+        ("a".to_string(), "1".to_string()),
+    ]));
     let idx = Index::new_oci(vec![arm]);
     let s = serde_json::to_string(&idx).unwrap();
     assert_eq!(
