@@ -1,6 +1,71 @@
 //! Docker-compatible command line of berth.
+//!
+//! # Design
+//! Arguments are parsed by clap structs in [`args`] (no I/O), then one function per verb in
+//! [`commands`] calls the engine and prints. Errors travel as `anyhow` to [`main`], which
+//! maps them to Docker's messages and exit codes in one place ([`exit`]): 125 for flag and
+//! usage errors, 1 for failed operations, as the docker CLI does.
+
+pub mod args;
+pub mod commands;
+pub mod exit;
+pub mod output;
+
+use clap::Parser;
+
+use args::{Cli, Command, ImageCommand};
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.iter().skip(1).any(|a| a == "-v" || a == "--version")
+        && argv
+            .iter()
+            .skip(1)
+            .all(|a| a.to_string_lossy().starts_with('-'))
+    {
+        println!("berth version {}", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(c) => c,
+        Err(e) => return exit::clap_error(e),
+    };
+    init_logging(&cli);
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(e) => exit::report(&e),
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let level = if cli.debug {
+        "debug".to_string()
+    } else {
+        cli.log_level.clone().unwrap_or_else(|| "warn".into())
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}
+
+fn dispatch(cmd: Command) -> anyhow::Result<i32> {
+    use commands::image;
+    match cmd {
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => image::ls::run(a),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => image::load::run(a),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => image::save::run(a),
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => image::import::run(a),
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => image::tag::run(a),
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => image::rm::run(a),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => image::history::run(a),
+        Command::Image(ImageCommand::Inspect(a)) => image::inspect::run_image(a),
+        Command::Inspect(a) => image::inspect::run(a),
+        Command::Image(ImageCommand::Prune(a)) => image::prune::run(a),
+        Command::Version(a) => commands::version::run(a),
+    }
 }

@@ -1,0 +1,76 @@
+//! `inspect` and `image inspect`.
+
+use serde_json::Value;
+
+use crate::args::{ImageInspectArgs, InspectArgs};
+use crate::exit::StatusError;
+use crate::output::{engine, pretty_json, write_stdout};
+
+/// Runs `image inspect`.
+pub fn run_image(a: ImageInspectArgs) -> anyhow::Result<i32> {
+    inspect(&a.images, a.format.as_deref(), |n| {
+        format!("No such image: {n}")
+    })
+}
+
+/// Runs `inspect` (images only until containers, volumes and networks exist).
+pub fn run(a: InspectArgs) -> anyhow::Result<i32> {
+    match a.kind.as_deref() {
+        None | Some("image") => {}
+        Some(k @ ("container" | "volume" | "network")) => {
+            return Err(StatusError::new(
+                1,
+                format!("Error: inspecting objects of type {k} is not supported yet"),
+            ))
+        }
+        Some(k) => {
+            return Err(StatusError::new(
+                1,
+                format!("\"{k}\" is not a valid value for --type"),
+            ))
+        }
+    }
+    inspect(&a.names, a.format.as_deref(), |n| {
+        format!("No such object: {n}")
+    })
+}
+
+fn inspect(
+    names: &[String],
+    format: Option<&str>,
+    missing: impl Fn(&str) -> String,
+) -> anyhow::Result<i32> {
+    let engine = engine()?;
+    let template = format
+        .map(berth_template::Template::parse)
+        .transpose()
+        .map_err(|e| StatusError::new(1, format!("template parsing error: {e}")))?;
+    let mut found: Vec<Value> = Vec::new();
+    let mut errors = Vec::new();
+    for n in names {
+        match engine.inspect_image(n) {
+            Ok(v) => found.push(v),
+            Err(berth_engine::EngineError::NoSuchImage(_)) => errors.push(missing(n)),
+            Err(e) => errors.push(crate::exit::message(&e.into())),
+        }
+    }
+    let mut out = String::new();
+    match &template {
+        Some(t) => {
+            for v in &found {
+                out.push_str(&t.render(v)?);
+                out.push('\n');
+            }
+        }
+        None => {
+            out.push_str(&pretty_json(&Value::Array(found)));
+            out.push('\n');
+        }
+    }
+    write_stdout(&out)?;
+    if errors.is_empty() {
+        Ok(0)
+    } else {
+        Err(StatusError::new(1, format!("Error: {}", errors.join("\n"))))
+    }
+}

@@ -1,0 +1,4 @@
+//! One module per noun, one function per verb.
+
+pub mod image;
+pub mod version;

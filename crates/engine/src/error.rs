@@ -1,0 +1,95 @@
+//! The engine's error type.
+
+use std::io;
+use std::path::PathBuf;
+
+use berth_types::{Classify, ErrorKind};
+
+/// An engine failure. `Display` is the one-line message users see (Docker's wording where
+/// Docker has one).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No image matches the reference.
+    #[error("No such image: {0}")]
+    NoSuchImage(String),
+    /// A reference that does not parse.
+    #[error(transparent)]
+    Reference(#[from] berth_image::reference::ReferenceError),
+    /// An image archive (load, import) that is malformed or inconsistent.
+    #[error("invalid image archive: {0}")]
+    InvalidArchive(String),
+    /// A layer tar that is malformed or hostile.
+    #[error(transparent)]
+    Tar(#[from] berth_tar::TarError),
+    /// A malformed document (manifest, index, config).
+    #[error(transparent)]
+    Spec(#[from] berth_image::spec::SpecError),
+    /// A malformed `--change`.
+    #[error(transparent)]
+    Change(#[from] berth_image::change::ChangeError),
+    /// An operation the object's state forbids (Docker's "conflict: …" errors).
+    #[error("{0}")]
+    Conflict(String),
+    /// A bad argument (filter, flag value).
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// A store failure.
+    #[error(transparent)]
+    Store(#[from] berth_store::StoreError),
+    /// An I/O failure on a path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path concerned.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// An I/O failure reading or writing a stream (stdin, stdout, a pipe).
+    #[error("{what}: {source}")]
+    Stream {
+        /// What was being read or written.
+        what: &'static str,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl From<berth_store::BlobError> for EngineError {
+    fn from(e: berth_store::BlobError) -> Self {
+        EngineError::Store(e.into())
+    }
+}
+
+impl From<berth_store::DbError> for EngineError {
+    fn from(e: berth_store::DbError) -> Self {
+        EngineError::Store(e.into())
+    }
+}
+
+impl Classify for EngineError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::NoSuchImage(_) => ErrorKind::NotFound,
+            EngineError::Reference(_)
+            | EngineError::InvalidArchive(_)
+            | EngineError::Spec(_)
+            | EngineError::Change(_)
+            | EngineError::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            EngineError::Tar(e) if e.is_invalid_input() => ErrorKind::InvalidArgument,
+            EngineError::Tar(_) => ErrorKind::Internal,
+            EngineError::Conflict(_) => ErrorKind::Conflict,
+            EngineError::Store(e) => e.kind(),
+            EngineError::Io { .. } | EngineError::Stream { .. } => ErrorKind::Internal,
+        }
+    }
+}
+
+/// Wraps an I/O error with its path.
+pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(io::Error) -> EngineError + '_ {
+    move |source| EngineError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
