@@ -15,7 +15,7 @@ pub struct StatusError {
 
 impl StatusError {
     /// A status error with a message.
-    pub fn new(code: i32, message: impl Into<String>) -> anyhow::Error {
+    pub fn error(code: i32, message: impl Into<String>) -> anyhow::Error {
         StatusError {
             code,
             message: message.into(),

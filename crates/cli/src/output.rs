@@ -12,7 +12,7 @@ pub fn print_rows(
     headers: &Value,
 ) -> anyhow::Result<()> {
     let f = Format::parse(format, default_table)
-        .map_err(|e| crate::exit::StatusError::new(1, format!("template parsing error: {e}")))?;
+        .map_err(|e| crate::exit::StatusError::error(1, format!("template parsing error: {e}")))?;
     let out = f.render(rows, headers).context("executing template")?;
     write_stdout(&out)
 }

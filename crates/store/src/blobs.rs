@@ -124,7 +124,9 @@ impl BlobStore {
 
     /// Starts writing a new blob.
     pub fn ingest(&self) -> Result<Ingest, BlobError> {
-        let path = self.ingest.join(format!("{}.{}", std::process::id(), random_token()));
+        let path = self
+            .ingest
+            .join(format!("{}.{}", std::process::id(), random_token()));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -165,7 +167,11 @@ impl BlobStore {
         let mut out = Vec::new();
         for entry in fs::read_dir(&self.blobs).map_err(io_err(&self.blobs))? {
             let entry = entry.map_err(io_err(&self.blobs))?;
-            if let Some(d) = entry.file_name().to_str().and_then(|n| Digest::from_hex(n).ok()) {
+            if let Some(d) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| Digest::from_hex(n).ok())
+            {
                 out.push(d);
             }
         }

@@ -84,9 +84,7 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Sto
 
 /// The current time in unix nanoseconds.
 pub fn now_nanos() -> i64 {
-    chrono::Utc::now()
-        .timestamp_nanos_opt()
-        .unwrap_or(i64::MAX)
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
 }
 
 /// A layer unpacked under a temporary name, waiting for [`Store::commit_image`].
@@ -197,13 +195,13 @@ impl Store {
         for d in [&locks, &layers_dir] {
             fs::create_dir_all(d).map_err(io_err("create directory", d))?;
         }
-        let store_lock = LockFile::open(&locks.join("store.lock"))
-            .map_err(io_err("open lock", &locks))?;
+        let store_lock =
+            LockFile::open(&locks.join("store.lock")).map_err(io_err("open lock", &locks))?;
         store_lock
             .lock_shared()
             .map_err(io_err("lock", store_lock.path()))?;
-        let layers_lock = LockFile::open(&locks.join("layers.lock"))
-            .map_err(io_err("open lock", &locks))?;
+        let layers_lock =
+            LockFile::open(&locks.join("layers.lock")).map_err(io_err("open lock", &locks))?;
         let blobs = BlobStore::new(root).map_err(io_err("create content store", root))?;
         let db = Db::open(&root.join("berth.db"))?;
         Ok(Store {
@@ -446,11 +444,10 @@ impl Store {
                     .ok();
                 tx.execute("DELETE FROM layers WHERE chain_id = ?1", [&c])?;
                 if let Some(b) = blob {
-                    let still: i64 = tx.query_row(
-                        "SELECT count(*) FROM layers WHERE blob = ?1",
-                        [&b],
-                        |r| r.get(0),
-                    )?;
+                    let still: i64 =
+                        tx.query_row("SELECT count(*) FROM layers WHERE blob = ?1", [&b], |r| {
+                            r.get(0)
+                        })?;
                     if still == 0 {
                         blobs.push(b);
                     }
@@ -515,7 +512,10 @@ impl Store {
 
     fn sweep(&self) -> Result<()> {
         let ingest = self.blobs.ingest_dir();
-        for e in fs::read_dir(ingest).map_err(io_err("read", ingest))?.flatten() {
+        for e in fs::read_dir(ingest)
+            .map_err(io_err("read", ingest))?
+            .flatten()
+        {
             tracing::debug!(path = %e.path().display(), "sweeping abandoned ingest");
             let _ = remove_all(&e.path());
         }

@@ -66,8 +66,7 @@ fn opt_digest_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Digest>>
     .transpose()
 }
 
-const LAYER_COLS: &str =
-    "chain_id, diff_id, parent, size, diff_size, blob, media_type, blob_size";
+const LAYER_COLS: &str = "chain_id, diff_id, parent, size, diff_size, blob, media_type, blob_size";
 
 fn layer_from_row(row: &Row<'_>) -> rusqlite::Result<LayerRecord> {
     Ok(LayerRecord {
@@ -145,9 +144,8 @@ pub fn images(conn: &Connection) -> rusqlite::Result<Vec<ImageRecord>> {
         }
     }
     for (table, is_tag) in [("tags", true), ("repo_digests", false)] {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT image_id, name FROM {table} ORDER BY name"
-        ))?;
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT image_id, name FROM {table} ORDER BY name"))?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let id: String = row.get(0)?;
@@ -166,9 +164,12 @@ pub fn images(conn: &Connection) -> rusqlite::Result<Vec<ImageRecord>> {
     Ok(out)
 }
 
+/// The `images` columns of one row: created, size, stored, parent, labels.
+type ImageRow = (Option<String>, i64, i64, Option<String>, String);
+
 /// One image by id.
 pub fn image(conn: &Connection, id: &Digest) -> rusqlite::Result<Option<ImageRecord>> {
-    let found: Option<(Option<String>, i64, i64, Option<String>, String)> = conn
+    let found: Option<ImageRow> = conn
         .query_row(
             "SELECT created, size, stored, parent, labels FROM images WHERE id = ?1",
             [id.to_string()],

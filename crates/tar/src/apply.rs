@@ -344,33 +344,8 @@ impl Applier<'_> {
                 source: e,
             })?
         } else {
-            match open_in_root(self.root.as_fd(), &rel) {
+            match ensure_dir_in_root(self.root.as_fd(), parts.to_vec(), 0) {
                 Ok(fd) => fd,
-                Err(Errno::NOENT) => {
-                    // Create the missing tail, one component at a time, each resolved in root.
-                    let mut fd = self.root.try_clone().map_err(|e| TarError::Io {
-                        name: name.to_string(),
-                        op: "dup",
-                        source: e,
-                    })?;
-                    for i in 0..parts.len() {
-                        let prefix = join(&parts[..=i]);
-                        fd = match open_in_root(self.root.as_fd(), &prefix) {
-                            Ok(f) => f,
-                            Err(Errno::NOENT) => {
-                                let c = OsStr::from_bytes(&parts[i]);
-                                match rfs::mkdirat(&fd, c, Mode::from_raw_mode(0o755)) {
-                                    Ok(()) | Err(Errno::EXIST) => {}
-                                    Err(e) => return Err(TarError::io(name, "create parent")(e)),
-                                }
-                                open_in_root(self.root.as_fd(), &prefix)
-                                    .map_err(TarError::io(name, "open parent"))?
-                            }
-                            Err(e) => return Err(TarError::io(name, "open parent")(e)),
-                        };
-                    }
-                    fd
-                }
                 Err(Errno::NOTDIR) | Err(Errno::LOOP) => {
                     return Err(TarError::BadEntry {
                         name: name.to_string(),
@@ -586,6 +561,71 @@ fn times(mtime: i64) -> Timestamps {
         last_access: t,
         last_modification: t,
     }
+}
+
+/// Opens the directory `parts` inside `root`, creating what is missing (mode 0755). A
+/// dangling symlink met on the way is followed *inside* the root and its target created
+/// there, as containerd's `RootPath` + `MkdirAll` do; `..` is resolved by the kernel
+/// (`RESOLVE_IN_ROOT` clamps it at the root).
+fn ensure_dir_in_root(
+    root: BorrowedFd<'_>,
+    parts: Vec<Vec<u8>>,
+    depth: usize,
+) -> rustix::io::Result<OwnedFd> {
+    if depth > 40 {
+        return Err(Errno::LOOP);
+    }
+    match open_in_root(root, &join(&parts)) {
+        Err(Errno::NOENT) => {}
+        r => return r,
+    }
+    let mut parent = rfs::openat(
+        root,
+        ".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    for i in 0..parts.len() {
+        let prefix = join(&parts[..=i]);
+        match open_in_root(root, &prefix) {
+            Ok(fd) => {
+                parent = fd;
+                continue;
+            }
+            Err(Errno::NOENT) => {}
+            Err(e) => return Err(e),
+        }
+        let c = OsStr::from_bytes(&parts[i]);
+        match rfs::statat(&parent, c, AtFlags::SYMLINK_NOFOLLOW) {
+            Err(Errno::NOENT) => {
+                match rfs::mkdirat(&parent, c, Mode::from_raw_mode(0o755)) {
+                    Ok(()) | Err(Errno::EXIST) => {}
+                    Err(e) => return Err(e),
+                }
+                parent = open_in_root(root, &prefix)?;
+            }
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
+                let target = rfs::readlinkat(&parent, c, Vec::new())?;
+                let target = target.as_bytes();
+                let mut next: Vec<Vec<u8>> = if target.starts_with(b"/") {
+                    Vec::new()
+                } else {
+                    parts[..i].to_vec()
+                };
+                next.extend(
+                    target
+                        .split(|&b| b == b'/')
+                        .filter(|c| !c.is_empty() && *c != b".")
+                        .map(<[u8]>::to_vec),
+                );
+                next.extend(parts[i + 1..].iter().cloned());
+                return ensure_dir_in_root(root, next, depth + 1);
+            }
+            Ok(_) => return Err(Errno::NOTDIR),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(parent)
 }
 
 /// Opens a directory by a path relative to `root`, resolved as if `root` were `/`.

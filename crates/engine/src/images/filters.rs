@@ -31,9 +31,9 @@ impl ImageFilters {
         let mut f = ImageFilters::default();
         for a in args {
             let Some((k, v)) = a.split_once('=') else {
-                return Err(EngineError::InvalidArgument(format!(
-                    "bad format of filter (expected name=value)"
-                )));
+                return Err(EngineError::InvalidArgument(
+                    "bad format of filter (expected name=value)".into(),
+                ));
             };
             let key = k.trim().to_ascii_lowercase();
             if !KEYS.contains(&key.as_str()) || !allowed.contains(&key.as_str()) {

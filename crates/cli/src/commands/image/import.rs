@@ -12,7 +12,7 @@ pub fn run(a: ImportArgs) -> anyhow::Result<i32> {
     let source = if a.source == "-" {
         ImportSource::Tar(Box::new(std::io::stdin()))
     } else if a.source.starts_with("http://") || a.source.starts_with("https://") {
-        return Err(StatusError::new(
+        return Err(StatusError::error(
             1,
             format!(
                 "Error: importing from a URL ({}) is not supported yet",

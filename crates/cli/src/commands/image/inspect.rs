@@ -18,13 +18,13 @@ pub fn run(a: InspectArgs) -> anyhow::Result<i32> {
     match a.kind.as_deref() {
         None | Some("image") => {}
         Some(k @ ("container" | "volume" | "network")) => {
-            return Err(StatusError::new(
+            return Err(StatusError::error(
                 1,
                 format!("Error: inspecting objects of type {k} is not supported yet"),
             ))
         }
         Some(k) => {
-            return Err(StatusError::new(
+            return Err(StatusError::error(
                 1,
                 format!("\"{k}\" is not a valid value for --type"),
             ))
@@ -44,7 +44,7 @@ fn inspect(
     let template = format
         .map(berth_template::Template::parse)
         .transpose()
-        .map_err(|e| StatusError::new(1, format!("template parsing error: {e}")))?;
+        .map_err(|e| StatusError::error(1, format!("template parsing error: {e}")))?;
     let mut found: Vec<Value> = Vec::new();
     let mut errors = Vec::new();
     for n in names {
@@ -71,6 +71,9 @@ fn inspect(
     if errors.is_empty() {
         Ok(0)
     } else {
-        Err(StatusError::new(1, format!("Error: {}", errors.join("\n"))))
+        Err(StatusError::error(
+            1,
+            format!("Error: {}", errors.join("\n")),
+        ))
     }
 }

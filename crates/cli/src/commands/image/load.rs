@@ -16,7 +16,7 @@ pub fn run(a: LoadArgs) -> anyhow::Result<i32> {
         }
         _ => {
             if std::io::stdin().is_terminal() {
-                return Err(StatusError::new(
+                return Err(StatusError::error(
                     1,
                     "requested load from stdin, but stdin is empty",
                 ));

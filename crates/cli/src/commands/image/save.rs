@@ -16,7 +16,7 @@ pub fn run(a: SaveArgs) -> anyhow::Result<i32> {
         "docker-archive" | "docker" | "" => SaveFormat::DockerArchive,
         "oci-archive" | "oci" => SaveFormat::OciArchive,
         other => {
-            return Err(StatusError::new(
+            return Err(StatusError::error(
                 crate::exit::USAGE,
                 format!("invalid --format {other:?}: expected docker-archive or oci-archive"),
             ))
@@ -26,7 +26,7 @@ pub fn run(a: SaveArgs) -> anyhow::Result<i32> {
     match a.output.as_deref() {
         None | Some("-") => {
             if std::io::stdout().is_terminal() {
-                return Err(StatusError::new(
+                return Err(StatusError::error(
                     1,
                     "cowardly refusing to save to a terminal. Use the -o flag or redirect",
                 ));
