@@ -1,1 +1,11 @@
-//! End-to-end tests: drive the built `berth` binary as a user would.
+//! End-to-end tests: drive the built `berth` binary as a user would, as root, each test with
+//! its own temporary `BERTH_ROOT` and `BERTH_RUN`.
+
+mod fixtures;
+mod harness;
+
+mod images_bad_input;
+mod images_crash;
+mod images_interop;
+mod images_load_save;
+mod images_manage;

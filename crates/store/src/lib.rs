@@ -495,19 +495,25 @@ impl Store {
     /// Removes what killed processes left behind (ingest temp files, temporary and
     /// half-deleted layer directories, layer directories and blobs no row refers to), but
     /// only when no other berth process has the store open: anything else in flight may
-    /// belong to a live process. Returns whether the sweep ran.
+    /// belong to a live process. Returns whether the sweep ran. The caller must have no
+    /// ingest or temporary layer of its own in flight.
     pub fn sweep_if_alone(&self) -> Result<bool> {
         let lock = &self.store_lock;
-        if !lock
-            .try_lock_exclusive()
-            .map_err(io_err("lock", lock.path()))?
-        {
-            return Ok(false);
-        }
-        let result = self.sweep();
-        // Back to shared: we still have the store open.
+        // flock(2) converts a lock by dropping it and taking the new one, and a failed
+        // non-blocking conversion may leave no lock at all. So: drop our shared lock, try
+        // exclusive, and whatever happens take shared again before returning. Callers sweep
+        // only when they hold nothing in flight, so the unlocked moment endangers nothing.
+        lock.unlock().map_err(io_err("unlock", lock.path()))?;
+        let alone = match lock.try_lock_exclusive() {
+            Ok(alone) => alone,
+            Err(e) => {
+                lock.lock_shared().map_err(io_err("lock", lock.path()))?;
+                return Err(io_err("lock", lock.path())(e));
+            }
+        };
+        let result = if alone { self.sweep() } else { Ok(()) };
         lock.lock_shared().map_err(io_err("lock", lock.path()))?;
-        result.map(|_| true)
+        result.map(|_| alone)
     }
 
     fn sweep(&self) -> Result<()> {
