@@ -64,7 +64,7 @@ fn berth_archives_are_valid_for_skopeo() {
     ]);
     let info: serde_json::Value = serde_json::from_str(&skopeo(&[
         "inspect",
-        &format!("oci-archive:{}:app:1", oa.display()),
+        &format!("oci-archive:{}", oa.display()),
     ]))
     .unwrap();
     assert_eq!(info["Layers"].as_array().unwrap().len(), 2);

@@ -468,28 +468,10 @@ impl Store {
             }
             deleted.layers.push(d);
         }
-        for b in blobs {
-            if let Ok(d) = b.parse::<Digest>() {
-                if !self.blob_referenced(&d)? {
-                    self.blobs.remove(&d)?;
-                }
-            }
-        }
+        // Blobs are left to the sweep: a concurrent load may have found one present and
+        // be about to reference it; the sweep only runs when no other process is alive.
+        let _ = blobs;
         Ok(deleted)
-    }
-
-    fn blob_referenced(&self, d: &Digest) -> Result<bool> {
-        let key = d.to_string();
-        let n: i64 = self
-            .db
-            .conn()
-            .query_row(
-                "SELECT (SELECT count(*) FROM images WHERE id = ?1) + (SELECT count(*) FROM layers WHERE blob = ?1)",
-                [&key],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.db.err(e))?;
-        Ok(n > 0)
     }
 
     /// Removes what killed processes left behind (ingest temp files, temporary and

@@ -68,6 +68,18 @@ impl ImageFilters {
         Ok(f)
     }
 
+    /// With `reference=` filters, only the names that match are shown, as Docker does.
+    pub fn visible_names(&self, names: &[String]) -> Vec<String> {
+        if self.references.is_empty() {
+            return names.to_vec();
+        }
+        names
+            .iter()
+            .filter(|t| self.references.iter().any(|p| reference_matches(p, t)))
+            .cloned()
+            .collect()
+    }
+
     /// Adds a `reference=` filter (the positional `images REPOSITORY[:TAG]`).
     pub fn add_reference(&mut self, r: String) {
         self.references.push(r);

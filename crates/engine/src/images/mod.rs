@@ -214,8 +214,10 @@ impl Engine {
             if !all && untagged && records.iter().any(|o| o.parent.as_ref() == Some(&r.id)) {
                 continue;
             }
-            let s = self.summary(r)?;
+            let mut s = self.summary(r)?;
             if filters.matches(&s, untagged, &bounds) {
+                s.repo_tags = filters.visible_names(&s.repo_tags);
+                s.repo_digests = filters.visible_names(&s.repo_digests);
                 out.push(s);
             }
         }
