@@ -20,9 +20,10 @@ pub fn decompress<R: Read + Send + 'static>(
     r: R,
 ) -> Result<(Compression, Box<dyn Read + Send>), TarError> {
     let mut br = BufReader::with_capacity(256 * 1024, r);
-    let head = br
-        .fill_buf()
-        .map_err(|e| TarError::Malformed(format!("read: {e}")))?;
+    let head = br.fill_buf().map_err(|e| TarError::Malformed {
+        name: String::new(),
+        reason: format!("reading the layer: {e}"),
+    })?;
     let kind = match head {
         [0x1f, 0x8b, ..] => Compression::Gzip,
         [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
@@ -32,8 +33,11 @@ pub fn decompress<R: Read + Send + 'static>(
         Compression::None => (kind, Box::new(br)),
         Compression::Gzip => (kind, Box::new(flate2::bufread::MultiGzDecoder::new(br))),
         Compression::Zstd => {
-            let d = zstd::stream::read::Decoder::with_buffer(br)
-                .map_err(|e| TarError::Malformed(format!("zstd: {e}")))?;
+            let d =
+                zstd::stream::read::Decoder::with_buffer(br).map_err(|e| TarError::Malformed {
+                    name: String::new(),
+                    reason: format!("zstd: {e}"),
+                })?;
             (kind, Box::new(d))
         }
     })

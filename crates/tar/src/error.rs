@@ -3,7 +3,8 @@
 use std::io;
 use std::path::PathBuf;
 
-/// A failure applying or packing a layer. Every variant names the entry it concerns.
+/// A failure applying or packing a layer. Every variant names the entry (or, for packing,
+/// the file) it concerns; messages are one line.
 #[derive(Debug, thiserror::Error)]
 pub enum TarError {
     /// An entry name climbs above the layer root, or is otherwise unusable.
@@ -22,14 +23,22 @@ pub enum TarError {
         /// The link target.
         target: String,
         /// Why it is refused.
-        reason: String,
+        reason: &'static str,
     },
     /// The stream is not a (complete) tar archive.
-    #[error("invalid layer tar: {0}")]
-    Malformed(String),
+    #[error("invalid layer tar at entry {name:?}: {reason}")]
+    Malformed {
+        /// The entry being read, or the last one read before the failure (empty at the
+        /// start of the stream).
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A limit on size, entry count or name length was exceeded.
-    #[error("layer exceeds the limit on {what} ({limit})")]
+    #[error("layer entry {name:?}: layer exceeds the limit on {what} ({limit})")]
     LimitExceeded {
+        /// The entry at which the limit was crossed.
+        name: String,
         /// Which limit.
         what: &'static str,
         /// Its value.
@@ -46,11 +55,13 @@ pub enum TarError {
         #[source]
         source: io::Error,
     },
-    /// Reading a directory to pack failed.
-    #[error("{path}: {source}")]
+    /// Reading a directory to pack, or writing the tar, failed.
+    #[error("packing {path:?}: {op}: {source}")]
     Pack {
         /// The path concerned.
         path: PathBuf,
+        /// What was being done.
+        op: &'static str,
         /// The cause.
         #[source]
         source: io::Error,
@@ -58,13 +69,14 @@ pub enum TarError {
 }
 
 impl TarError {
-    /// Whether the input (not the system) is at fault: malformed or hostile tars.
+    /// Whether the input (not the system) is at fault: malformed or hostile tars, or
+    /// limits exceeded. I/O failures of the host (disk full, permissions) are not.
     pub fn is_invalid_input(&self) -> bool {
         matches!(
             self,
             TarError::BadEntry { .. }
                 | TarError::BadLink { .. }
-                | TarError::Malformed(_)
+                | TarError::Malformed { .. }
                 | TarError::LimitExceeded { .. }
         )
     }
@@ -77,6 +89,17 @@ impl TarError {
             name: name.to_string(),
             op,
             source: e.into(),
+        }
+    }
+
+    pub(crate) fn std_io<'a>(
+        name: &'a str,
+        op: &'static str,
+    ) -> impl FnOnce(io::Error) -> TarError + 'a {
+        move |source| TarError::Io {
+            name: name.to_string(),
+            op,
+            source,
         }
     }
 }

@@ -6,9 +6,10 @@ use crate::TarError;
 /// dropped, `.` and empty components skipped, `..` pops a component; a `..` that would climb
 /// above the root is refused (Docker's "breakout" check). An empty result is the root itself.
 pub(crate) fn components(raw: &[u8], max_len: usize) -> Result<Vec<Vec<u8>>, TarError> {
-    let name = || String::from_utf8_lossy(raw).into_owned();
+    let name = || display_name(raw);
     if raw.len() > max_len {
         return Err(TarError::LimitExceeded {
+            name: name(),
             what: "entry name length",
             limit: max_len as u64,
         });
@@ -43,6 +44,16 @@ pub(crate) fn components(raw: &[u8], max_len: usize) -> Result<Vec<Vec<u8>>, Tar
         }
     }
     Ok(out)
+}
+
+/// An entry name for messages: lossy UTF-8, cut to 256 bytes so that hostile names cannot
+/// flood logs.
+pub(crate) fn display_name(raw: &[u8]) -> String {
+    if raw.len() <= 256 {
+        String::from_utf8_lossy(raw).into_owned()
+    } else {
+        format!("{}...", String::from_utf8_lossy(&raw[..256]))
+    }
 }
 
 /// Joins components back into a relative path.
