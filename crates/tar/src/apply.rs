@@ -212,6 +212,15 @@ fn pax_time(v: &[u8]) -> Option<Timespec> {
     })
 }
 
+/// Go's archive/tar (what Docker uses) reads a numeric field that holds only NULs or
+/// spaces as 0; many writers leave uid/gid empty, so an empty field is not malformed.
+fn go_numeric(parsed: std::io::Result<u64>, raw: &[u8]) -> std::io::Result<u64> {
+    match parsed {
+        Err(_) if raw.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+        r => r,
+    }
+}
+
 fn meta<R: Read>(entry: &mut tar::Entry<'_, R>, name: &str) -> Result<Meta, TarError> {
     let header = entry.header();
     let malformed = |e: std::io::Error| TarError::Malformed {
@@ -220,15 +229,19 @@ fn meta<R: Read>(entry: &mut tar::Entry<'_, R>, name: &str) -> Result<Meta, TarE
     };
     // uid/gid PAX records are applied to the header by the tar crate.
     let mut m = Meta {
-        mode: header.mode().map_err(malformed)? & 0o7777,
-        uid: u32::try_from(header.uid().map_err(malformed)?).map_err(|_| TarError::BadEntry {
-            name: name.to_string(),
-            reason: "uid out of range",
-        })?,
-        gid: u32::try_from(header.gid().map_err(malformed)?).map_err(|_| TarError::BadEntry {
-            name: name.to_string(),
-            reason: "gid out of range",
-        })?,
+        mode: go_numeric(header.mode().map(u64::from), &header.as_old().mode).map_err(malformed)?
+            as u32
+            & 0o7777,
+        uid: u32::try_from(go_numeric(header.uid(), &header.as_old().uid).map_err(malformed)?)
+            .map_err(|_| TarError::BadEntry {
+                name: name.to_string(),
+                reason: "uid out of range",
+            })?,
+        gid: u32::try_from(go_numeric(header.gid(), &header.as_old().gid).map_err(malformed)?)
+            .map_err(|_| TarError::BadEntry {
+                name: name.to_string(),
+                reason: "gid out of range",
+            })?,
         mtime: timespec(
             i64::try_from(header.mtime().unwrap_or(0)).unwrap_or(i64::MAX),
             0,
@@ -865,9 +878,9 @@ mod tests {
     #[test]
     fn pax_times_parse() {
         let t = pax_time(b"1500000000.25").unwrap();
-        assert_eq!((t.tv_sec, t.tv_nsec as i64), (1_500_000_000, 250_000_000));
+        assert_eq!((t.tv_sec, t.tv_nsec), (1_500_000_000, 250_000_000));
         let t = pax_time(b"-1.5").unwrap();
-        assert_eq!((t.tv_sec, t.tv_nsec as i64), (-2, 500_000_000));
+        assert_eq!((t.tv_sec, t.tv_nsec), (-2, 500_000_000));
         assert!(pax_time(b"x").is_none());
     }
 }
