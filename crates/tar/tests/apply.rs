@@ -217,3 +217,267 @@ fn truncated_stream_is_a_clear_error() {
     let err = apply_layer(&raw[..700], t.path(), &ApplyOptions::default()).unwrap_err();
     assert!(err.is_invalid_input(), "{err}");
 }
+
+fn opts(mode: WhiteoutMode) -> ApplyOptions {
+    ApplyOptions {
+        whiteouts: mode,
+        ..Default::default()
+    }
+}
+
+/// A PAX extended header (`x`) followed by the entry it describes.
+fn add_with_pax(
+    b: &mut tar::Builder<Vec<u8>>,
+    records: &[(&str, &[u8])],
+    mut h: tar::Header,
+    path: &str,
+    data: &[u8],
+) {
+    let mut body = Vec::new();
+    for (k, v) in records {
+        let rest = k.len() + v.len() + 3;
+        let mut len = rest + 1;
+        while len != rest + len.to_string().len() {
+            len = rest + len.to_string().len();
+        }
+        body.extend_from_slice(format!("{len} {k}=").as_bytes());
+        body.extend_from_slice(v);
+        body.push(b'\n');
+    }
+    let mut x = tar::Header::new_ustar();
+    x.set_entry_type(tar::EntryType::XHeader);
+    x.set_size(body.len() as u64);
+    x.set_path("PaxHeader").unwrap();
+    x.set_cksum();
+    b.append(&x, &body[..]).unwrap();
+    b.append_data(&mut h, path, data).unwrap();
+}
+
+fn xattr(p: &Path, name: &str) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; 256];
+    let n = rustix::fs::lgetxattr(p, name, &mut buf).ok()?;
+    buf.truncate(n);
+    Some(buf)
+}
+
+#[test]
+fn pax_xattrs_mtime_and_long_names_are_applied_and_packed_back() {
+    let long = format!("{}/{}", "p".repeat(120), "q".repeat(120));
+    let data = layer(|b| {
+        add_with_pax(
+            b,
+            &[
+                ("SCHILY.xattr.user.color", b"blue"),
+                ("mtime", b"1600000000.5"),
+                ("path", long.as_bytes()),
+                ("uid", b"3000000"),
+            ],
+            hdr(tar::EntryType::Regular, 0o600, 5, 3),
+            "ignored-name",
+            b"pax",
+        );
+        add_with_pax(
+            b,
+            &[("SCHILY.xattr.user.dir", b"1")],
+            hdr(tar::EntryType::Directory, 0o2775, 0, 0),
+            "shared/",
+            b"",
+        );
+    });
+    let t = tempfile::tempdir().unwrap();
+    apply_layer(&data[..], t.path(), &ApplyOptions::default()).unwrap();
+    let f = t.path().join(&long);
+    assert_eq!(fs::read(&f).unwrap(), b"pax");
+    let m = fs::metadata(&f).unwrap();
+    assert_eq!((m.mtime(), m.mtime_nsec()), (1_600_000_000, 500_000_000));
+    assert_eq!(m.uid(), 3_000_000, "PAX uid overrides the header");
+    assert_eq!(xattr(&f, "user.color").as_deref(), Some(&b"blue"[..]));
+    let d = t.path().join("shared");
+    assert_eq!(fs::metadata(&d).unwrap().mode() & 0o7777, 0o2775);
+    assert_eq!(xattr(&d, "user.dir").as_deref(), Some(&b"1"[..]));
+
+    // Packing keeps the xattrs (as PAX records) and the long name.
+    let mut out = Vec::new();
+    pack_dir(t.path(), &mut out, PackMode::Plain).unwrap();
+    let back = tempfile::tempdir().unwrap();
+    apply_layer(&out[..], back.path(), &ApplyOptions::default()).unwrap();
+    let f2 = back.path().join(&long);
+    assert_eq!(xattr(&f2, "user.color").as_deref(), Some(&b"blue"[..]));
+    assert_eq!(fs::metadata(&f2).unwrap().uid(), 3_000_000);
+    assert_eq!(fs::metadata(&f2).unwrap().mtime(), 1_600_000_000);
+    assert_eq!(
+        xattr(&back.path().join("shared"), "user.dir").as_deref(),
+        Some(&b"1"[..])
+    );
+}
+
+#[test]
+fn limits_are_enforced_while_streaming() {
+    // A "bomb": 8 MiB of zeros compress to a few KiB.
+    let big = vec![0u8; 8 << 20];
+    let data = layer(|b| add_file(b, "zeros", &big, 0o644, 0));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&data).unwrap();
+    let gz = gz.finish().unwrap();
+    assert!(gz.len() < 64 << 10);
+    let (_, r) = decompress(std::io::Cursor::new(gz)).unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let mut o = ApplyOptions::default();
+    o.limits.max_bytes = 1 << 20;
+    let err = apply_layer(r, t.path(), &o).unwrap_err();
+    assert!(
+        matches!(err, berth_tar::TarError::LimitExceeded { .. }),
+        "{err}"
+    );
+    assert!(err.is_invalid_input());
+    assert!(err.to_string().contains("zeros"), "{err}");
+    assert!(
+        !t.path().join("zeros").exists(),
+        "nothing written past the limit"
+    );
+
+    let many = layer(|b| {
+        for i in 0..20 {
+            add_file(b, &format!("f{i}"), b"x", 0o644, 0);
+        }
+    });
+    let mut o = ApplyOptions::default();
+    o.limits.max_entries = 10;
+    let err = apply_layer(&many[..], tempfile::tempdir().unwrap().path(), &o).unwrap_err();
+    assert!(err.to_string().contains("entry count"), "{err}");
+
+    let mut o = ApplyOptions::default();
+    o.limits.max_path_len = 50;
+    let long = layer(|b| add_file(b, &"n".repeat(60), b"x", 0o644, 0));
+    let err = apply_layer(&long[..], tempfile::tempdir().unwrap().path(), &o).unwrap_err();
+    assert!(err.to_string().contains("entry name length"), "{err}");
+    // Within limits the same options work.
+    apply_layer(&many[..10 * 1024], tempfile::tempdir().unwrap().path(), &o).unwrap();
+}
+
+#[test]
+fn apply_mode_opaque_keeps_this_layers_content_only() {
+    let t = tempfile::tempdir().unwrap();
+    let lower = layer(|b| {
+        add_file(b, "d/old", b"old", 0o644, 0);
+        add_file(b, "d/sub/old", b"old", 0o644, 0);
+        add_file(b, "d/keep/old", b"old", 0o644, 0);
+        add_file(b, "other", b"other", 0o644, 0);
+    });
+    apply_layer(&lower[..], t.path(), &opts(WhiteoutMode::Apply)).unwrap();
+    let upper = layer(|b| {
+        add_file(b, "d/new", b"new", 0o644, 0);
+        // No entry for d/keep itself: the implicit parent must survive the opaque marker.
+        add_file(b, "d/keep/new", b"new", 0o644, 0);
+        add_file(b, "d/.wh..wh..opq", b"", 0o644, 0);
+    });
+    apply_layer(&upper[..], t.path(), &opts(WhiteoutMode::Apply)).unwrap();
+    let r = t.path();
+    assert_eq!(fs::read(r.join("d/new")).unwrap(), b"new");
+    assert_eq!(fs::read(r.join("d/keep/new")).unwrap(), b"new");
+    assert!(!r.join("d/old").exists());
+    assert!(!r.join("d/sub").exists());
+    assert!(!r.join("d/keep/old").exists());
+    assert_eq!(fs::read(r.join("other")).unwrap(), b"other");
+    assert!(!r.join("d/.wh..wh..opq").exists());
+}
+
+#[test]
+fn replaced_directories_and_duplicates_last_wins() {
+    let data = layer(|b| {
+        add_file(b, "a/one", b"1", 0o644, 0);
+        // `a` becomes a symlink to `b`; later writes under `a/` land in `b` (inside).
+        let mut h = hdr(tar::EntryType::Symlink, 0o777, 0, 0);
+        b.append_link(&mut h, "a", "/b").unwrap();
+        add_file(b, "a/two", b"2", 0o644, 0);
+        add_file(b, "dup", b"first", 0o600, 0);
+        add_file(b, "dup", b"second", 0o640, 0);
+        add_dir(b, "x/");
+        add_file(b, "x", b"file now", 0o644, 0);
+    });
+    let t = tempfile::tempdir().unwrap();
+    apply_layer(&data[..], t.path(), &ApplyOptions::default()).unwrap();
+    let r = t.path();
+    assert_eq!(fs::read_link(r.join("a")).unwrap(), Path::new("/b"));
+    assert_eq!(fs::read(r.join("b/two")).unwrap(), b"2");
+    assert_eq!(fs::read(r.join("dup")).unwrap(), b"second");
+    assert_eq!(fs::metadata(r.join("dup")).unwrap().mode() & 0o777, 0o640);
+    assert!(fs::symlink_metadata(r.join("x")).unwrap().is_file());
+}
+
+#[test]
+fn root_entry_sets_root_metadata() {
+    let data = layer(|b| {
+        let mut h = hdr(tar::EntryType::Directory, 0o700, 42, 0);
+        b.append_data(&mut h, "./", &[][..]).unwrap();
+        add_file(b, "f", b"f", 0o644, 0);
+    });
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("root");
+    fs::create_dir(&root).unwrap();
+    apply_layer(&data[..], &root, &ApplyOptions::default()).unwrap();
+    let m = fs::metadata(&root).unwrap();
+    assert_eq!(
+        (m.mode() & 0o7777, m.uid(), m.mtime()),
+        (0o700, 42, 1_500_000_000)
+    );
+}
+
+#[test]
+fn overlay_upper_round_trips_both_ways() {
+    // tar (with whiteouts) -> overlay upper dir -> tar -> another upper dir: same result.
+    let upper1 = tempfile::tempdir().unwrap();
+    apply_layer(&upper_layer()[..], upper1.path(), &ApplyOptions::default()).unwrap();
+    let mut out = Vec::new();
+    pack_dir(upper1.path(), &mut out, PackMode::OverlayUpper).unwrap();
+    let upper2 = tempfile::tempdir().unwrap();
+    apply_layer(&out[..], upper2.path(), &ApplyOptions::default()).unwrap();
+    let wh = fs::symlink_metadata(upper2.path().join("etc/conf")).unwrap();
+    assert!(wh.file_type().is_char_device() && wh.rdev() == 0);
+    assert_eq!(
+        xattr(&upper2.path().join("data"), "trusted.overlay.opaque").as_deref(),
+        Some(&b"y"[..])
+    );
+    assert_eq!(fs::read(upper2.path().join("data/new")).unwrap(), b"new");
+    // Packing the second copy gives the very same tar.
+    let mut again = Vec::new();
+    pack_dir(upper2.path(), &mut again, PackMode::OverlayUpper).unwrap();
+    assert_eq!(out, again);
+    // Plain mode keeps the device as a device and no opaque marker.
+    let mut plain = Vec::new();
+    pack_dir(upper1.path(), &mut plain, PackMode::Plain).unwrap();
+    let kinds: Vec<(String, tar::EntryType)> = tar::Archive::new(&plain[..])
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.path().unwrap().display().to_string(),
+                e.header().entry_type(),
+            )
+        })
+        .collect();
+    assert!(
+        kinds.contains(&("etc/conf".to_string(), tar::EntryType::Char)),
+        "{kinds:?}"
+    );
+    assert!(!kinds.iter().any(|(n, _)| n.contains(".wh.")), "{kinds:?}");
+}
+
+#[test]
+fn pack_never_follows_symlinks_and_skips_sockets() {
+    let src = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", src.path().join("pw")).unwrap();
+    std::os::unix::fs::symlink("/etc", src.path().join("etc")).unwrap();
+    let _sock = std::os::unix::net::UnixListener::bind(src.path().join("sock")).unwrap();
+    let mut out = Vec::new();
+    let stats = pack_dir(src.path(), &mut out, PackMode::Plain).unwrap();
+    assert_eq!(stats.entries, 2);
+    assert_eq!(stats.bytes, 0);
+    let mut ar = tar::Archive::new(&out[..]);
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        assert_eq!(e.header().entry_type(), tar::EntryType::Symlink);
+        assert_eq!(e.size(), 0);
+    }
+}

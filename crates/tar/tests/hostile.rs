@@ -61,7 +61,23 @@ fn host_state() -> Snapshot {
             );
         }
     }
-    for p in ["/outside", "/tmp/berth-hostile", "/sda", "/evil"] {
+    for p in ["/etc", "/dev"] {
+        let m = fs::symlink_metadata(p).unwrap();
+        s.insert(p.into(), format!("{:o} {}:{}", m.mode(), m.uid(), m.gid()));
+    }
+    // /etc's own mtime: an opaque marker or deferred directory mtime applied through
+    // `x -> /etc` would change it.
+    let m = fs::symlink_metadata("/etc").unwrap();
+    s.insert("/etc mtime".into(), format!("{}", m.mtime()));
+    for p in [
+        "/outside",
+        "/tmp/berth-hostile",
+        "/sda",
+        "/evil",
+        "/dev/berth-evil",
+        "/dev/berth-evil-blk",
+        "/etc/canary",
+    ] {
         s.insert(p.into(), format!("exists={}", Path::new(p).exists()));
     }
     s
@@ -102,6 +118,17 @@ fn hostile_corpus_never_escapes() {
             fs::create_dir_all(&root).unwrap();
             fs::write(outside.join("canary"), b"canary\n").unwrap();
             fs::set_permissions(outside.join("canary"), fs::Permissions::from_mode(0o644)).unwrap();
+            // Known, old mtimes: any write or utimes through an escape shows.
+            let old = fs::FileTimes::new().set_modified(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_234_567_890),
+            );
+            fs::File::options()
+                .write(true)
+                .open(outside.join("canary"))
+                .unwrap()
+                .set_times(old)
+                .unwrap();
+            fs::write(t.path().join("sibling"), b"next to the sandbox\n").unwrap();
             let mut before = Snapshot::new();
             snapshot(t.path(), &root, &mut before);
             let opts = ApplyOptions {
