@@ -481,3 +481,23 @@ fn pack_never_follows_symlinks_and_skips_sockets() {
         assert_eq!(e.size(), 0);
     }
 }
+
+#[test]
+fn empty_numeric_fields_read_as_zero_like_go() {
+    let mut h = hdr(tar::EntryType::Regular, 0o644, 7, 2);
+    h.set_path("f").unwrap();
+    {
+        let old = h.as_old_mut();
+        old.uid = [0; 8];
+        old.gid = [b' '; 8];
+    }
+    h.set_cksum();
+    let mut data = h.as_bytes().to_vec();
+    data.extend_from_slice(b"hi");
+    data.resize(1024 + 1024, 0);
+    let t = tempfile::tempdir().unwrap();
+    apply_layer(&data[..], t.path(), &ApplyOptions::default()).unwrap();
+    let m = fs::metadata(t.path().join("f")).unwrap();
+    assert_eq!((m.uid(), m.gid()), (0, 0));
+    assert_eq!(fs::read(t.path().join("f")).unwrap(), b"hi");
+}
