@@ -1,0 +1,23 @@
+#!/usr/bin/env python3
+"""Writes one docker-archive holding N tiny distinct images: make-many.py OUT.tar N"""
+import hashlib, io, json, sys, tarfile
+out, n = sys.argv[1], int(sys.argv[2])
+def tarbytes(files):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in files:
+            ti = tarfile.TarInfo(name); ti.size = len(data); ti.mode = 0o644; t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+with tarfile.open(out, "w") as t:
+    def add(name, data):
+        ti = tarfile.TarInfo(name); ti.size = len(data); ti.mode = 0o644; t.addfile(ti, io.BytesIO(data))
+    manifest = []
+    for i in range(n):
+        layer = tarbytes([(f"file{i}", f"image {i}\n".encode())])
+        lh = hashlib.sha256(layer).hexdigest()
+        cfg = json.dumps({"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:00Z",
+            "config": {}, "rootfs": {"type": "layers", "diff_ids": ["sha256:" + lh]}}).encode()
+        ch = hashlib.sha256(cfg).hexdigest()
+        add(f"{ch}.json", cfg); add(f"{lh}/layer.tar", layer)
+        manifest.append({"Config": f"{ch}.json", "RepoTags": [f"many/img{i}:latest"], "Layers": [f"{lh}/layer.tar"]})
+    add("manifest.json", json.dumps(manifest).encode())
