@@ -439,6 +439,16 @@ fn docker_archive_v25_is_read_by_skopeo_both_ways() {
     );
     assert_eq!(ann["org.opencontainers.image.ref.name"], "v25");
     assert!(files.get("oci-layout").is_some());
+    assert_eq!(idx["manifests"][0]["platform"], platform_of(&img));
+    assert!(files
+        .get("manifest.json")
+        .expect("manifest")
+        .ends_with(b"]\n"));
+    let untagged = Files::from_tar(&to_docker_archive_v25(&[tiny_image("u", "")]));
+    assert_eq!(
+        untagged.json("index.json")["manifests"],
+        serde_json::json!([])
+    );
 
     let ps = path_str(&p);
     assert_skopeo_sees(&format!("docker-archive:{ps}"), &img, &img.diff_ids());
@@ -481,6 +491,54 @@ fn oci_layouts_are_read_by_skopeo_for_every_compression() {
         let src = format!("oci-archive:{}:v1", path_str(&p));
         assert_skopeo_sees(&src, &img, &blobs);
     }
+}
+
+#[test]
+fn multi_platform_layout_is_read_by_skopeo() {
+    let d = tmp();
+    let host = busybox_image("");
+    let arm = tiny_image("arm", "").platform("linux", "arm64", Some("v8"));
+    let other = if host_arch() == "arm64" {
+        tiny_image("amd", "").platform("linux", "amd64", None)
+    } else {
+        arm.clone()
+    };
+    let dir = d.path().join("layout");
+    let files =
+        to_oci_multi_platform_files(&[host.clone(), other.clone()], "multi:1", Compression::Gzip);
+    files.write_to_dir(&dir);
+    let src = format!("oci:{}:1", path_str(&dir));
+    let list = json(&skopeo(&["inspect", "--raw", &src]));
+    assert_eq!(list["mediaType"], media::INDEX);
+    assert_eq!(list["manifests"].as_array().map(Vec::len), Some(2));
+    assert_eq!(list["manifests"][1]["platform"], platform_of(&other));
+    // skopeo picks the host's platform from the nested index ...
+    assert_eq!(
+        skopeo(&["inspect", "--config", "--raw", &src]),
+        host.config_bytes()
+    );
+    // ... or the one asked for.
+    let cfg = other.config();
+    let mut args = vec![
+        "--override-arch",
+        cfg["architecture"].as_str().expect("arch"),
+    ];
+    if let Some(v) = cfg["variant"].as_str() {
+        args.extend(["--override-variant", v]);
+    }
+    args.extend(["inspect", "--config", "--raw", &src]);
+    assert_eq!(skopeo(&args), other.config_bytes());
+    let p = d.path().join("a.tar");
+    std::fs::write(
+        &p,
+        to_oci_multi_platform_archive(&[host.clone(), other], "multi:1", Compression::None),
+    )
+    .expect("write");
+    let src = format!("oci-archive:{}:1", path_str(&p));
+    assert_eq!(
+        skopeo(&["inspect", "--config", "--raw", &src]),
+        host.config_bytes()
+    );
 }
 
 #[test]

@@ -835,6 +835,14 @@ impl Files {
         self.set(path, serde_json::to_vec(v).expect("serialise JSON"))
     }
 
+    /// Sets a member to compact JSON plus a newline (as Go's `json.Encoder` writes Docker's
+    /// `manifest.json` and `repositories`).
+    pub fn set_json_line(&mut self, path: &str, v: &Value) -> &mut Files {
+        let mut d = serde_json::to_vec(v).expect("serialise JSON");
+        d.push(b'\n');
+        self.set(path, d)
+    }
+
     /// A member's data.
     pub fn get(&self, path: &str) -> Option<&[u8]> {
         self.members
@@ -1049,10 +1057,10 @@ pub fn to_docker_archive_files(images: &[TestImage]) -> Files {
         };
         manifest.push(json!({"Config": cfg_name, "RepoTags": tags, "Layers": layers}));
     }
-    f.set_json("manifest.json", &json!(manifest));
+    f.set_json_line("manifest.json", &json!(manifest));
     let repos = repositories(images, |i| v1_ids(i).last().cloned());
     if repos.as_object().is_some_and(|o| !o.is_empty()) {
-        f.set_json("repositories", &repos);
+        f.set_json_line("repositories", &repos);
     }
     f.sort();
     f
@@ -1063,43 +1071,77 @@ pub fn to_docker_archive(images: &[TestImage]) -> Vec<u8> {
     to_docker_archive_files(images).to_tar()
 }
 
-/// Members of an OCI image layout holding `images`; index entries are one per tag
-/// (annotated with `io.containerd.image.name` = full name and
-/// `org.opencontainers.image.ref.name` = tag), or one unannotated entry for an untagged image.
-/// Returns the members and, per image, its manifest bytes.
-fn oci_layout(images: &[TestImage], comp: Compression) -> (Files, Vec<Vec<u8>>) {
+/// The platform object (`architecture`, `os`, `variant`) of an image's config.
+pub fn platform_of(img: &TestImage) -> Value {
+    let c = img.config();
+    let mut p = json!({"architecture": c["architecture"], "os": c["os"]});
+    if let Some(v) = c.get("variant") {
+        p["variant"] = v.clone();
+    }
+    p
+}
+
+/// Adds `img`'s config, layer and manifest blobs to `f`; returns the manifest bytes.
+/// Docker ≥ 25 also puts the platform in the config descriptor.
+fn add_image_blobs(f: &mut Files, img: &TestImage, comp: Compression, docker25: bool) -> Vec<u8> {
+    let cfg = img.config_bytes();
+    f.set(&blob_path(&cfg), cfg.clone());
+    let mut layers = Vec::new();
+    for l in &img.layers {
+        let blob = comp.compress(l);
+        layers.push(descriptor(comp.media_type(), &blob));
+        f.set(&blob_path(&blob), blob);
+    }
+    let mut config = descriptor(media::CONFIG, &cfg);
+    if docker25 {
+        config["platform"] = platform_of(img);
+    }
+    let m = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": media::MANIFEST,
+        "config": config,
+        "layers": layers,
+    }))
+    .expect("serialise manifest");
+    f.set(&blob_path(&m), m.clone());
+    m
+}
+
+fn name_annotations(tag: &str) -> Value {
+    json!({
+        "io.containerd.image.name": full_name(tag),
+        "org.opencontainers.image.ref.name": split_tag(tag).1,
+    })
+}
+
+fn new_layout() -> Files {
     let mut f = Files::new();
     f.set("oci-layout", r#"{"imageLayoutVersion":"1.0.0"}"#);
     f.dir("blobs");
     f.dir("blobs/sha256");
+    f
+}
+
+/// Members of an OCI image layout holding `images`; index entries are one per tag
+/// (annotated with `io.containerd.image.name` = full name and
+/// `org.opencontainers.image.ref.name` = tag). An untagged image gets one unannotated entry,
+/// except in Docker ≥ 25's layout, which lists only tagged images (and adds `platform`).
+/// Returns the members and, per image, its manifest bytes.
+fn oci_layout(images: &[TestImage], comp: Compression, docker25: bool) -> (Files, Vec<Vec<u8>>) {
+    let mut f = new_layout();
     let mut index = Vec::new();
     let mut manifests = Vec::new();
     for img in images {
-        let cfg = img.config_bytes();
-        f.set(&blob_path(&cfg), cfg.clone());
-        let mut layers = Vec::new();
-        for l in &img.layers {
-            let blob = comp.compress(l);
-            layers.push(descriptor(comp.media_type(), &blob));
-            f.set(&blob_path(&blob), blob);
-        }
-        let m = serde_json::to_vec(&json!({
-            "schemaVersion": 2,
-            "mediaType": media::MANIFEST,
-            "config": descriptor(media::CONFIG, &cfg),
-            "layers": layers,
-        }))
-        .expect("serialise manifest");
-        f.set(&blob_path(&m), m.clone());
-        if img.tags.is_empty() {
+        let m = add_image_blobs(&mut f, img, comp, docker25);
+        if img.tags.is_empty() && !docker25 {
             index.push(descriptor(media::MANIFEST, &m));
         }
         for t in &img.tags {
             let mut d = descriptor(media::MANIFEST, &m);
-            d["annotations"] = json!({
-                "io.containerd.image.name": full_name(t),
-                "org.opencontainers.image.ref.name": split_tag(t).1,
-            });
+            if docker25 {
+                d["platform"] = platform_of(img);
+            }
+            d["annotations"] = name_annotations(t);
             index.push(d);
         }
         manifests.push(m);
@@ -1111,11 +1153,47 @@ fn oci_layout(images: &[TestImage], comp: Compression) -> (Files, Vec<Vec<u8>>) 
     (f, manifests)
 }
 
+/// The members of an OCI layout holding one multi-platform image: `index.json` names (with
+/// `tag`'s annotations) a nested image index listing one manifest per image, each with the
+/// platform of its config (set them with [`TestImage::platform`]), as `docker buildx` and
+/// `ctr export --all-platforms` write it.
+pub fn to_oci_multi_platform_files(images: &[TestImage], tag: &str, comp: Compression) -> Files {
+    let mut f = new_layout();
+    let mut list = Vec::new();
+    for img in images {
+        let m = add_image_blobs(&mut f, img, comp, false);
+        let mut d = descriptor(media::MANIFEST, &m);
+        d["platform"] = platform_of(img);
+        list.push(d);
+    }
+    let inner = serde_json::to_vec(
+        &json!({"schemaVersion": 2, "mediaType": media::INDEX, "manifests": list}),
+    )
+    .expect("serialise index");
+    f.set(&blob_path(&inner), inner.clone());
+    let mut d = descriptor(media::INDEX, &inner);
+    d["annotations"] = name_annotations(tag);
+    f.set_json(
+        "index.json",
+        &json!({"schemaVersion": 2, "mediaType": media::INDEX, "manifests": [d]}),
+    );
+    f
+}
+
+/// A multi-platform OCI archive; see [`to_oci_multi_platform_files`].
+pub fn to_oci_multi_platform_archive(
+    images: &[TestImage],
+    tag: &str,
+    comp: Compression,
+) -> Vec<u8> {
+    to_oci_multi_platform_files(images, tag, comp).to_tar()
+}
+
 /// The members of a `docker save` archive as Docker ≥ 25 writes it: an OCI layout with
 /// uncompressed layer blobs plus `manifest.json` (paths into `blobs/sha256/`) and
 /// `repositories`.
 pub fn to_docker_archive_v25_files(images: &[TestImage]) -> Files {
-    let (mut f, _) = oci_layout(images, Compression::None);
+    let (mut f, _) = oci_layout(images, Compression::None, true);
     let manifest: Vec<Value> = images
         .iter()
         .map(|img| {
@@ -1131,10 +1209,10 @@ pub fn to_docker_archive_v25_files(images: &[TestImage]) -> Files {
             })
         })
         .collect();
-    f.set_json("manifest.json", &json!(manifest));
+    f.set_json_line("manifest.json", &json!(manifest));
     let repos = repositories(images, |i| i.layers.last().map(|l| sha256_hex(l)));
     if repos.as_object().is_some_and(|o| !o.is_empty()) {
-        f.set_json("repositories", &repos);
+        f.set_json_line("repositories", &repos);
     }
     f
 }
@@ -1146,7 +1224,7 @@ pub fn to_docker_archive_v25(images: &[TestImage]) -> Vec<u8> {
 
 /// The members of an OCI image layout (as `ctr image export` / containerd write it).
 pub fn to_oci_files(images: &[TestImage], comp: Compression) -> Files {
-    oci_layout(images, comp).0
+    oci_layout(images, comp, false).0
 }
 
 /// Writes an OCI image layout directory at `dir`.
@@ -1161,7 +1239,9 @@ pub fn to_oci_archive(images: &[TestImage], comp: Compression) -> Vec<u8> {
 
 /// The manifest bytes the OCI writers write for `img` (to compare with what a tool reports).
 pub fn oci_manifest_bytes(img: &TestImage, comp: Compression) -> Vec<u8> {
-    oci_layout(std::slice::from_ref(img), comp).1.remove(0)
+    oci_layout(std::slice::from_ref(img), comp, false)
+        .1
+        .remove(0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1249,12 +1329,13 @@ pub mod hostile {
     /// bytes (use something above berth's 4 MiB cap, e.g. `5 << 20`).
     pub fn oversize_manifest(img: &TestImage, size: usize) -> Vec<u8> {
         let mut files = to_docker_archive_files(std::slice::from_ref(img));
-        let mut m = files.get("manifest.json").expect("manifest.json").to_vec();
+        let m = files.get("manifest.json").expect("manifest.json").to_vec();
         // Whitespace inside the array keeps it valid JSON: only the size is wrong.
-        let close = m.pop().expect("non-empty manifest");
-        m.resize(size.saturating_sub(1).max(m.len()), b' ');
-        m.push(close);
-        files.set("manifest.json", m);
+        let close = m.iter().rposition(|&b| b == b']').expect("a JSON array");
+        let mut out = m[..close].to_vec();
+        out.resize(close + size.saturating_sub(m.len()), b' ');
+        out.extend_from_slice(&m[close..]);
+        files.set("manifest.json", out);
         files.to_tar()
     }
 
