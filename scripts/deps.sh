@@ -11,6 +11,8 @@ PACKAGES=(
   docker-registry                   # a local registry for pull/push tests
   iproute2 nftables                 # container networking
   hyperfine jq curl ca-certificates # benchmarks and scripts
+  crun runc                         # external OCI runtimes (--runtime, benchmarks)
+  procps psmisc                     # ps/pgrep for tests and benchmarks
 )
 
 missing=()

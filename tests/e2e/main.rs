@@ -3,6 +3,8 @@
 
 mod fixtures;
 mod harness;
+mod support;
+mod support_selftest;
 
 mod images_bad_input;
 mod images_crash;

@@ -13,11 +13,19 @@ pub mod output;
 
 use clap::Parser;
 
-use args::{Cli, Command, ImageCommand};
+use args::{Cli, Command, ContainerCommand, ImageCommand};
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // The per-container monitor: no clap, no logging set-up, as little memory as possible.
+    if argv.get(1).is_some_and(|a| a == "__monitor") {
+        let rest: Vec<String> = argv[2..]
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return berth_engine::containers::monitor::main(&rest);
+    }
     if argv.iter().skip(1).any(|a| a == "-v" || a == "--version")
         && argv
             .iter()
@@ -44,8 +52,9 @@ fn init_logging(cli: &Cli) {
     } else {
         cli.log_level.clone().unwrap_or_else(|| "warn".into())
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},libcgroups=error,libcontainer=error"))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -54,7 +63,7 @@ fn init_logging(cli: &Cli) {
 }
 
 fn dispatch(cmd: Command) -> anyhow::Result<i32> {
-    use commands::image;
+    use commands::{container, image};
     match cmd {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => image::ls::run(a),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => image::load::run(a),
@@ -67,5 +76,61 @@ fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         Command::Inspect(a) => image::inspect::run(a),
         Command::Image(ImageCommand::Prune(a)) => image::prune::run(a),
         Command::Version(a) => commands::version::run(a),
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => container::run::run(a),
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
+            container::run::create_cmd(a)
+        }
+        Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
+            container::run::start(a)
+        }
+        Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => {
+            container::manage::stop(a)
+        }
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
+            container::manage::restart(a)
+        }
+        Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => {
+            container::manage::kill(a)
+        }
+        Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => container::manage::rm(a),
+        Command::Ps(a) | Command::Container(ContainerCommand::Ls(a)) => container::ps::run(a),
+        Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => container::logs::run(a),
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => container::exec::run(a),
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
+            container::attach::run(a)
+        }
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => {
+            container::manage::wait(a)
+        }
+        Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
+            container::manage::rename(a)
+        }
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
+            container::manage::pause(a)
+        }
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
+            container::manage::unpause(a)
+        }
+        Command::Container(ContainerCommand::Inspect(a)) => image::inspect::run_container(a),
+        Command::Top(_)
+        | Command::Stats(_)
+        | Command::Port(_)
+        | Command::Diff(_)
+        | Command::Export(_)
+        | Command::Cp(_)
+        | Command::Commit(_)
+        | Command::Container(
+            ContainerCommand::Top(_)
+            | ContainerCommand::Stats(_)
+            | ContainerCommand::Port(_)
+            | ContainerCommand::Diff(_)
+            | ContainerCommand::Export(_)
+            | ContainerCommand::Cp(_)
+            | ContainerCommand::Commit(_)
+            | ContainerCommand::Prune(_),
+        ) => Err(exit::StatusError::error(
+            1,
+            "Error: this command is not implemented yet",
+        )),
     }
 }

@@ -12,6 +12,24 @@ pub enum EngineError {
     /// No image matches the reference.
     #[error("No such image: {0}")]
     NoSuchImage(String),
+    /// No container matches the name or id.
+    #[error("No such container: {0}")]
+    NoSuchContainer(String),
+    /// The container's process could not be started; `code` is what `docker run` exits with
+    /// (127 command not found, 126 not executable, 125 otherwise).
+    #[error("{message}")]
+    StartFailed {
+        /// Exit code for `run`.
+        code: i32,
+        /// What failed.
+        message: String,
+    },
+    /// The OCI spec could not be made from the configuration.
+    #[error(transparent)]
+    RuntimeSpec(#[from] berth_runtime::spec::SpecError),
+    /// The runtime failed.
+    #[error(transparent)]
+    Runtime(#[from] berth_runtime::oci::RuntimeError),
     /// A reference that does not parse.
     #[error(transparent)]
     Reference(#[from] berth_image::reference::ReferenceError),
@@ -71,7 +89,10 @@ impl From<berth_store::DbError> for EngineError {
 impl Classify for EngineError {
     fn kind(&self) -> ErrorKind {
         match self {
-            EngineError::NoSuchImage(_) => ErrorKind::NotFound,
+            EngineError::NoSuchImage(_) | EngineError::NoSuchContainer(_) => ErrorKind::NotFound,
+            EngineError::StartFailed { .. } => ErrorKind::Internal,
+            EngineError::RuntimeSpec(e) => e.kind(),
+            EngineError::Runtime(e) => e.kind(),
             EngineError::Reference(_)
             | EngineError::InvalidArchive(_)
             | EngineError::Spec(_)

@@ -73,6 +73,23 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX containers_image ON containers(image_id);
     "#,
+    // v2: the container's full configuration and runtime state.
+    r#"
+    ALTER TABLE containers ADD COLUMN config TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE containers ADD COLUMN pid INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE containers ADD COLUMN pid_start INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE containers ADD COLUMN monitor_pid INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE containers ADD COLUMN monitor_start INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE containers ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE containers ADD COLUMN started_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE containers ADD COLUMN finished_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE containers ADD COLUMN exit_code INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE containers ADD COLUMN error TEXT NOT NULL DEFAULT '';
+    ALTER TABLE containers ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE containers ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE containers ADD COLUMN manual_stop INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE containers ADD COLUMN health TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// The open database.

@@ -14,6 +14,7 @@
 //! race where a load reuses a layer a concurrent `rmi` is deleting.
 
 pub mod blobs;
+pub mod containers;
 pub mod db;
 pub mod fsutil;
 pub mod lock;
@@ -28,6 +29,7 @@ use berth_types::{Classify, Digest, ErrorKind};
 use rusqlite::params;
 
 pub use blobs::{BlobError, BlobStore, Ingest};
+pub use containers::ContainerRow;
 pub use db::{Db, DbError};
 pub use records::{ImageRecord, LayerRecord};
 

@@ -1,9 +1,12 @@
 //! clap definitions of every command, with Docker's flag names. No I/O here.
 
+pub mod container;
+pub mod container_opts;
 pub mod image;
 
 use clap::{Parser, Subcommand};
 
+pub use container::*;
 pub use image::*;
 
 /// berth: a daemonless, Docker-compatible container engine.
@@ -17,10 +20,10 @@ pub use image::*;
 )]
 pub struct Cli {
     /// Enable debug mode
-    #[arg(short = 'D', long, global = true)]
+    #[arg(short = 'D', long)]
     pub debug: bool,
     /// Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")
-    #[arg(short = 'l', long, global = true, value_name = "string")]
+    #[arg(short = 'l', long, value_name = "string")]
     pub log_level: Option<String>,
     /// Print version information and quit
     #[arg(short = 'v', long = "version")]
@@ -54,6 +57,53 @@ pub enum Command {
     Image(ImageCommand),
     /// Show the berth version information
     Version(VersionArgs),
+    /// Create and run a new container from an image
+    Run(RunArgs),
+    /// Create a new container
+    Create(CreateArgs),
+    /// Start one or more stopped containers
+    Start(StartArgs),
+    /// Stop one or more running containers
+    Stop(StopArgs),
+    /// Restart one or more containers
+    Restart(RestartArgs),
+    /// Kill one or more running containers
+    Kill(KillArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
+    /// List containers
+    Ps(PsArgs),
+    /// Fetch the logs of a container
+    Logs(LogsArgs),
+    /// Execute a command in a running container
+    Exec(ExecArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(WaitArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Pause all processes within one or more containers
+    Pause(PauseArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(UnpauseArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(StatsArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(PortArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(DiffArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
 }
 
 /// `version`.

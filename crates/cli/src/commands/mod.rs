@@ -1,4 +1,5 @@
 //! One module per noun, one function per verb.
 
+pub mod container;
 pub mod image;
 pub mod version;

@@ -1,0 +1,245 @@
+//! State transitions: the work of the monitor's forked children (recording a start, an exit
+//! or a failed start), and the verbs run from the CLI (`start`, `stop`, `kill`, `rm`, `wait`),
+//! plus [`reconcile`], which makes the stored state tell the truth after a monitor died or
+//! the machine rebooted.
+
+use std::path::Path;
+use std::time::Duration;
+
+use berth_runtime::oci;
+use berth_store::{containers as rows, ContainerRow, Db};
+
+use super::monitor::{ChildIo, Settings};
+use super::paths::Paths;
+use super::procs;
+use super::rootfs;
+
+fn open_db(root: &Path) -> Result<Db, String> {
+    Db::open(&root.join("berth.db")).map_err(|e| e.to_string())
+}
+
+/// Creator child: creates and starts the container, records it as running; returns the line
+/// for the monitor (`ok PID` or `err CODE\tMESSAGE`).
+pub(crate) fn creator_child(
+    s: &Settings,
+    paths: &Paths,
+    io: ChildIo,
+    console: Option<&Path>,
+) -> String {
+    let stdio = oci::Stdio {
+        stdin: io.stdin,
+        stdout: io.stdout,
+        stderr: io.stderr,
+    };
+    // A previous run's runtime state (a restart, a crash) would make libcontainer refuse.
+    let _ = oci::delete(&paths.runtime_root, &s.id);
+    let pid = match oci::create_and_start(&s.id, &paths.runtime_root, &paths.bundle, stdio, console)
+    {
+        Ok(pid) => pid,
+        Err(e) => return format!("err {}\t{}", e.exit_code(), one_line(&e.to_string())),
+    };
+    match record_running(s, pid) {
+        Ok(()) => format!("ok {pid}"),
+        Err(e) => {
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_raw(pid).expect("positive pid"),
+                rustix::process::Signal::KILL,
+            );
+            format!("err 125\t{}", one_line(&e))
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\t'], " ")
+}
+
+fn record_running(s: &Settings, pid: i32) -> Result<(), String> {
+    let mut db = open_db(&s.root)?;
+    let monitor = rustix::process::getppid()
+        .map(|p| p.as_raw_nonzero().get())
+        .unwrap_or(0);
+    let boot = procs::boot_id();
+    let id = s.id.clone();
+    let found = db
+        .write(|tx| {
+            let Some(mut r) = rows::get(tx, &id)? else {
+                return Ok(false);
+            };
+            r.state = "running".into();
+            r.pid = pid;
+            r.pid_start = procs::start_time(pid).unwrap_or(0);
+            r.monitor_pid = monitor;
+            r.monitor_start = procs::start_time(monitor).unwrap_or(0);
+            r.boot_id = boot.clone();
+            r.started_at = berth_store::now_nanos();
+            r.exit_code = 0;
+            r.error.clear();
+            r.oom_killed = false;
+            rows::update(tx, &r)
+        })
+        .map_err(|e| e.to_string())?;
+    if found {
+        Ok(())
+    } else {
+        Err(format!("container {id} was removed while starting"))
+    }
+}
+
+/// Whether the restart policy restarts after an exit with `code`.
+pub fn should_restart(policy: &str, max: i64, code: i32, manual: bool, count: i64) -> bool {
+    if manual {
+        return false;
+    }
+    match policy {
+        "always" | "unless-stopped" => true,
+        "on-failure" => code != 0 && (max <= 0 || count < max),
+        _ => false,
+    }
+}
+
+/// Finisher child: records the exit; returns whether the monitor restarts the container.
+pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
+    let _ = oci::delete(&paths.runtime_root, &s.id);
+    let Ok(mut db) = open_db(&s.root) else {
+        return false;
+    };
+    let id = s.id.clone();
+    let policy = s.restart.clone();
+    let outcome = db.write(|tx| {
+        let Some(mut r) = rows::get(tx, &id)? else {
+            return Ok(None);
+        };
+        let restart = should_restart(
+            &policy.name,
+            policy.maximum_retry_count,
+            code,
+            r.manual_stop,
+            r.restart_count,
+        );
+        r.exit_code = code;
+        r.finished_at = berth_store::now_nanos();
+        r.pid = 0;
+        r.pid_start = 0;
+        if restart {
+            r.state = "restarting".into();
+            r.restart_count += 1;
+        } else {
+            r.state = "exited".into();
+            r.monitor_pid = 0;
+            r.monitor_start = 0;
+        }
+        rows::update(tx, &r)?;
+        Ok(Some(restart))
+    });
+    match outcome {
+        Ok(Some(true)) => true,
+        Ok(Some(false)) => {
+            let _ = rootfs::unmount(paths);
+            if s.auto_remove {
+                let _ = remove_everything(&mut db, paths, &id);
+            }
+            false
+        }
+        _ => {
+            let _ = rootfs::unmount(paths);
+            false
+        }
+    }
+}
+
+/// Child run when the container could not start: records the error, cleans up.
+pub(crate) fn failed_child(s: &Settings, paths: &Paths, code: i32, msg: &str) {
+    let _ = oci::delete(&paths.runtime_root, &s.id);
+    let _ = rootfs::unmount(paths);
+    let Ok(mut db) = open_db(&s.root) else {
+        return;
+    };
+    let id = s.id.clone();
+    let _ = db.write(|tx| {
+        let Some(mut r) = rows::get(tx, &id)? else {
+            return Ok(());
+        };
+        r.error = msg.to_string();
+        r.exit_code = code;
+        r.state = if r.started_at == 0 {
+            "created"
+        } else {
+            "exited"
+        }
+        .into();
+        r.pid = 0;
+        r.monitor_pid = 0;
+        rows::update(tx, &r)?;
+        Ok(())
+    });
+    if s.auto_remove {
+        let _ = remove_everything(&mut db, paths, &id);
+    }
+}
+
+/// Deletes the row, then the files (rows before files on the way out).
+pub(crate) fn remove_everything(db: &mut Db, paths: &Paths, id: &str) -> Result<(), String> {
+    let _ = rootfs::unmount(paths);
+    let _ = oci::delete(&paths.runtime_root, id);
+    db.write(|tx| rows::delete(tx, id))
+        .map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(&paths.dir);
+    let _ = std::fs::remove_dir_all(&paths.run_dir);
+    Ok(())
+}
+
+/// Makes a row tell the truth: a container recorded as running whose monitor and process
+/// are gone (monitor killed, machine rebooted) is recorded as exited (code 255, as Docker
+/// reports containers it lost), its rootfs unmounted and runtime state removed.
+pub(crate) fn reconcile(db: &mut Db, paths: &Paths, row: ContainerRow) -> ContainerRow {
+    if !matches!(
+        row.state.as_str(),
+        "running" | "paused" | "restarting" | "removing"
+    ) {
+        return row;
+    }
+    let boot = procs::boot_id();
+    if procs::alive(row.monitor_pid, row.monitor_start, &row.boot_id, &boot) {
+        return row;
+    }
+    if row.state != "restarting" && procs::alive(row.pid, row.pid_start, &row.boot_id, &boot) {
+        // The monitor died but the container lives on, unsupervised.
+        return row;
+    }
+    let _ = oci::delete(&paths.runtime_root, &row.id);
+    let _ = rootfs::unmount(paths);
+    let id = row.id.clone();
+    let before = row.clone();
+    let updated = db.write(|tx| {
+        let Some(mut r) = rows::get(tx, &id)? else {
+            return Ok(None);
+        };
+        if r.state != before.state || r.monitor_pid != before.monitor_pid {
+            return Ok(Some(r)); // changed meanwhile: trust the newer record
+        }
+        r.state = "exited".into();
+        if r.finished_at == 0 || r.finished_at < r.started_at {
+            r.finished_at = berth_store::now_nanos();
+        }
+        if before.state != "restarting" {
+            r.exit_code = 255;
+        }
+        r.pid = 0;
+        r.monitor_pid = 0;
+        rows::update(tx, &r)?;
+        Ok(Some(r))
+    });
+    match updated {
+        Ok(Some(r)) => r,
+        _ => before,
+    }
+}
+
+/// Waits for the monitor of `row` to end (it records the exit first); `false` on timeout.
+pub(crate) fn wait_monitor(row: &ContainerRow, timeout: Option<Duration>) -> bool {
+    match procs::pidfd(row.monitor_pid, row.monitor_start) {
+        Some(fd) => procs::wait_fd(&fd, timeout),
+        None => true,
+    }
+}

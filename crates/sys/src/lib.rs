@@ -1,0 +1,93 @@
+//! The one crate of berth allowed `unsafe`: raw process primitives behind safe functions.
+//! Every `unsafe` block carries a `// SAFETY:` comment stating the invariant it relies on.
+
+use std::io;
+
+/// Which side of a [`fork_single_threaded`] the caller is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forked {
+    /// In the parent; the child's pid.
+    Parent(i32),
+    /// In the child.
+    Child,
+}
+
+/// Forks the calling process.
+///
+/// Only sound in a process that has a single thread (the monitor, before it starts any);
+/// this is checked through `/proc/self/task` and the call fails with `EINVAL` otherwise, so
+/// a child can never inherit a lock held by a thread that no longer exists.
+pub fn fork_single_threaded() -> io::Result<Forked> {
+    let threads = std::fs::read_dir("/proc/self/task")?.count();
+    if threads != 1 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("fork refused: the process has {threads} threads"),
+        ));
+    }
+    // SAFETY: the process has exactly one thread (checked just above, and no code of berth
+    // starts a thread concurrently with this call since only this thread runs), so the
+    // child's copy of every lock and allocator state is consistent.
+    match unsafe { nix::unistd::fork() }.map_err(io::Error::from)? {
+        nix::unistd::ForkResult::Parent { child } => Ok(Forked::Parent(child.as_raw())),
+        nix::unistd::ForkResult::Child => Ok(Forked::Child),
+    }
+}
+
+/// Ends the calling process at once with `code`, without running destructors or atexit
+/// handlers (for a forked child, whose copies of the parent's buffers must not be flushed).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: `_exit` has no preconditions; it never returns.
+    unsafe { nix::libc::_exit(code) }
+}
+
+/// Takes ownership of file descriptor `n`, inherited from the parent process at exec (the
+/// monitor's sync pipe and attach socket). Returns `None` when `n` is not an open fd. The
+/// fd is marked close-on-exec.
+///
+/// Call at most once per fd number, at process start, before anything else could own it.
+pub fn take_inherited_fd(n: i32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    if n < 3 {
+        return None;
+    }
+    // Validity check without taking ownership.
+    nix::fcntl::fcntl(n, nix::fcntl::FcntlArg::F_GETFD).ok()?;
+    // SAFETY: `n` is open (checked above); it was inherited across exec, so no Rust object in
+    // this process owns it yet, and the caller promises to take each number only once.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(n) };
+    let _ = rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC);
+    Some(fd)
+}
+
+/// Receives one file descriptor sent with `SCM_RIGHTS` on a unix socket (the console socket
+/// protocol of OCI runtimes, which send the terminal's master this way).
+pub fn recv_fd(sock: std::os::fd::BorrowedFd<'_>) -> io::Result<std::os::fd::OwnedFd> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let mut buf = [0u8; 4096];
+    let mut iov = [io::IoSliceMut::new(&mut buf)];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(io::Error::from)?;
+    let mut received: Option<std::os::fd::OwnedFd> = None;
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmRights(fds) = c {
+            for fd in fds {
+                // SAFETY: the kernel just installed `fd` in this process for this message;
+                // nothing else refers to it. Extra fds are wrapped and so closed on drop.
+                let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+                if received.is_none() {
+                    received = Some(owned);
+                }
+            }
+        }
+    }
+    received
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no file descriptor received"))
+}
