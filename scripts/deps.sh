@@ -12,6 +12,7 @@ PACKAGES=(
   iproute2 nftables                 # container networking
   hyperfine jq curl ca-certificates # benchmarks and scripts
   crun runc                         # external OCI runtimes (--runtime, benchmarks)
+  tini                              # static init for --init (/usr/bin/tini-static)
   procps psmisc                     # ps/pgrep for tests and benchmarks
 )
 

@@ -6,8 +6,11 @@ mod harness;
 mod support;
 mod support_selftest;
 
+mod containers_ops;
 mod images_bad_input;
 mod images_crash;
 mod images_interop;
 mod images_load_save;
 mod images_manage;
+
+mod containers_fs;

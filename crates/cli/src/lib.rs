@@ -112,25 +112,19 @@ fn dispatch(cmd: Command) -> anyhow::Result<i32> {
             container::manage::unpause(a)
         }
         Command::Container(ContainerCommand::Inspect(a)) => image::inspect::run_container(a),
-        Command::Top(_)
-        | Command::Stats(_)
-        | Command::Port(_)
-        | Command::Diff(_)
-        | Command::Export(_)
-        | Command::Cp(_)
-        | Command::Commit(_)
-        | Command::Container(
-            ContainerCommand::Top(_)
-            | ContainerCommand::Stats(_)
-            | ContainerCommand::Port(_)
-            | ContainerCommand::Diff(_)
-            | ContainerCommand::Export(_)
-            | ContainerCommand::Cp(_)
-            | ContainerCommand::Commit(_)
-            | ContainerCommand::Prune(_),
-        ) => Err(exit::StatusError::error(
-            1,
-            "Error: this command is not implemented yet",
-        )),
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => container::top::run(a),
+        Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => {
+            container::stats::run(a)
+        }
+        Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => container::port::run(a),
+        Command::Container(ContainerCommand::Prune(a)) => container::prune::run(a),
+        Command::Diff(a) | Command::Container(ContainerCommand::Diff(a)) => container::diff::run(a),
+        Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => {
+            container::export::run(a)
+        }
+        Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => container::cp::run(a),
+        Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
+            container::commit::run(a)
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! touch the long-lived monitor process.
 #![forbid(unsafe_code)]
 
+pub mod cgroups;
 pub mod exec_path;
 pub mod oci;
 pub mod seccomp;

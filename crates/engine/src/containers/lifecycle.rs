@@ -61,6 +61,7 @@ fn record_running(s: &Settings, pid: i32) -> Result<(), String> {
         .unwrap_or(0);
     let boot = procs::boot_id();
     let id = s.id.clone();
+    let health = s.health.is_some();
     let found = db
         .write(|tx| {
             let Some(mut r) = rows::get(tx, &id)? else {
@@ -76,6 +77,11 @@ fn record_running(s: &Settings, pid: i32) -> Result<(), String> {
             r.exit_code = 0;
             r.error.clear();
             r.oom_killed = false;
+            r.health = if health {
+                super::health::starting()
+            } else {
+                String::new()
+            };
             rows::update(tx, &r)
         })
         .map_err(|e| e.to_string())?;

@@ -9,9 +9,12 @@
 //! generating the OCI spec) and then hands the container to a new monitor.
 
 pub mod attach;
+pub mod commit;
 pub mod config;
 mod create;
 pub mod exec;
+pub mod fsops;
+pub mod health;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
@@ -19,8 +22,11 @@ pub mod monitor;
 mod names;
 pub mod paths;
 pub mod procs;
+pub mod prune;
 pub mod rootfs;
 mod start;
+pub mod stats;
+pub mod top;
 pub mod userdb;
 mod verbs;
 

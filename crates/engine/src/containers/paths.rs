@@ -2,6 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+/// The container's cgroup, relative to each hierarchy's root.
+pub fn cgroup_path(id: &str) -> String {
+    format!("/berth/{id}")
+}
+
 /// Every path of one container.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -57,4 +62,43 @@ impl Paths {
             run_dir,
         }
     }
+}
+
+/// Runs `f` with a path naming `path` that is short enough for a unix socket address
+/// (`/proc/self/fd/N/NAME`, through an `O_PATH` handle on the parent directory): the socket
+/// paths of a container exceed the 108-byte limit under a long `BERTH_RUN`.
+fn with_short_path<T>(
+    path: &Path,
+    f: impl FnOnce(&Path) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    use rustix::fs::{Mode, OFlags};
+    let parent = path.parent().unwrap_or(Path::new("/"));
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "socket path has no file name",
+        )
+    })?;
+    let dir = rustix::fs::open(
+        parent,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let short = PathBuf::from(format!(
+        "/proc/self/fd/{}",
+        rustix::fd::AsRawFd::as_raw_fd(&dir)
+    ))
+    .join(name);
+    f(&short)
+}
+
+/// Binds a unix socket at `path` (any length), replacing a stale one.
+pub fn bind_unix(path: &Path) -> std::io::Result<std::os::unix::net::UnixListener> {
+    let _ = std::fs::remove_file(path);
+    with_short_path(path, |p| std::os::unix::net::UnixListener::bind(p))
+}
+
+/// Connects to the unix socket at `path` (any length).
+pub fn connect_unix(path: &Path) -> std::io::Result<std::os::unix::net::UnixStream> {
+    with_short_path(path, |p| std::os::unix::net::UnixStream::connect(p))
 }

@@ -59,14 +59,16 @@ impl Engine {
         let paths = self.container_paths(&c.row.id);
         // A manual start resets the restart bookkeeping (Docker parity).
         let id = c.row.id.clone();
-        self.store.db_mut().write(|tx| {
-            if let Some(mut r) = rows::get(tx, &id)? {
-                r.manual_stop = false;
-                r.restart_count = 0;
-                rows::update(tx, &r)?;
-            }
-            Ok(())
-        })?;
+        if c.row.manual_stop || c.row.restart_count != 0 {
+            self.store.db_mut().write(|tx| {
+                if let Some(mut r) = rows::get(tx, &id)? {
+                    r.manual_stop = false;
+                    r.restart_count = 0;
+                    rows::update(tx, &r)?;
+                }
+                Ok(())
+            })?;
+        }
         if let Err(e) = self.prepare(&c, &paths) {
             let _ = rootfs::unmount(&paths);
             return Err(e);
@@ -122,6 +124,7 @@ impl Engine {
             stdin_once: cfg.stdin_once,
             restart: hc.restart_policy.clone(),
             auto_remove: hc.auto_remove,
+            health: cfg.healthcheck.clone().filter(super::health::enabled),
         };
         let json = serde_json::to_vec(&settings)
             .map_err(|e| EngineError::InvalidArgument(e.to_string()))?;
@@ -276,7 +279,7 @@ impl Engine {
                     },
                 })
                 .collect(),
-            cgroups_path: format!("/berth/{}", c.row.id),
+            cgroups_path: super::paths::cgroup_path(&c.row.id),
             init,
             sysctls: hc.sysctls.clone().unwrap_or_default(),
             oom_score_adj: (hc.oom_score_adj != 0).then_some(hc.oom_score_adj),

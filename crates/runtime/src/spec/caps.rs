@@ -75,6 +75,11 @@ const KNOWN: [(&str, Capability); 41] = [
 
 const ALL: &str = "ALL";
 
+/// The kernel number of a capability name (`CAP_…`).
+pub fn number(name: &str) -> Option<u32> {
+    KNOWN.iter().position(|(n, _)| *n == name).map(|i| i as u32)
+}
+
 /// The capabilities the running kernel supports (`0..=cap_last_cap`), in kernel order: what
 /// `--privileged` and `--cap-add ALL` grant.
 pub fn all_capabilities(cap_last_cap: u32) -> Vec<String> {

@@ -22,6 +22,10 @@ pub struct Host {
     pub thermal_throttle_paths: Vec<String>,
     /// Architecture and kernel, for the seccomp profile's conditions.
     pub seccomp: Target,
+    /// The calling process's bounding set (`CapBnd`): a capability outside it cannot be
+    /// granted, so `--privileged` and `--cap-add ALL` get only these (as when berth itself
+    /// runs in a container with fewer capabilities). `None`: not known, no filtering.
+    pub bounding: Option<u64>,
 }
 
 impl Host {
@@ -33,8 +37,15 @@ impl Host {
             cgroup_namespace: Path::new("/proc/self/ns/cgroup").exists(),
             thermal_throttle_paths: thermal_throttle_paths(),
             seccomp: Target::host(),
+            bounding: read_bounding(),
         }
     }
+}
+
+fn read_bounding() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapBnd:"))?;
+    u64::from_str_radix(hex.trim(), 16).ok()
 }
 
 fn read_cap_last_cap() -> u32 {

@@ -55,12 +55,15 @@ pub fn build_with_host(run: &RunSpec, host: &Host) -> Result<Spec, SpecError> {
     if run.args.is_empty() {
         return Err(SpecError::NoCommand);
     }
-    let cap_names = caps::tweak(
+    let mut cap_names = caps::tweak(
         &run.cap_add,
         &run.cap_drop,
         run.privileged,
         host.cap_last_cap,
     )?;
+    if let Some(bounding) = host.bounding {
+        cap_names.retain(|n| caps::number(n).is_none_or(|i| bounding >> i & 1 == 1));
+    }
     let rlimits = resources::rlimits(&run.ulimits)?;
     let devs = devices::devices(run)?;
     let resources = resources::linux_resources(&run.resources, devs.rules)?;
@@ -337,6 +340,7 @@ mod tests {
 
     fn host() -> Host {
         Host {
+            bounding: None,
             cap_last_cap: 40,
             cgroup_namespace: true,
             thermal_throttle_paths: vec!["/sys/devices/system/cpu/cpu0/thermal_throttle".into()],

@@ -1,7 +1,5 @@
 //! `attach` to a running container.
 
-use std::os::unix::net::UnixStream;
-
 use berth_engine::containers::attach::{Frame, Want};
 use berth_engine::Engine;
 
@@ -26,7 +24,7 @@ pub fn attach_running(
         ));
     }
     let paths = engine.container_paths(&c.row.id);
-    let sock = UnixStream::connect(&paths.attach_sock)
+    let sock = berth_engine::containers::paths::connect_unix(&paths.attach_sock)
         .map_err(|e| StatusError::error(1, format!("cannot attach to {name}: {e}")))?;
     Frame::Hello(want).write_to(&mut &sock)?;
     let opts = AttachOptions {

@@ -53,7 +53,7 @@ pub fn run(a: ExecArgs) -> anyhow::Result<i32> {
         let dir = engine.config().run.join("exec");
         std::fs::create_dir_all(&dir)?;
         let path = dir.join(format!("{}-{}.sock", std::process::id(), rand_suffix()));
-        let l = UnixListener::bind(&path)?;
+        let l = berth_engine::containers::paths::bind_unix(&path)?;
         console = Some((l, path));
         Stdio::default()
     } else if a.detach {

@@ -46,6 +46,9 @@ pub struct Settings {
     pub restart: RestartPolicy,
     /// `--rm`.
     pub auto_remove: bool,
+    /// The health check, when the container has one (not `NONE`).
+    #[serde(default)]
+    pub health: Option<berth_image::spec::HealthConfig>,
 }
 
 /// Entry point of `berth __monitor ID`: returns the process exit code.
@@ -155,8 +158,7 @@ impl Monitor {
     }
 
     fn run(&mut self, sync: Option<OwnedFd>) -> i32 {
-        let _ = std::fs::remove_file(&self.paths.attach_sock);
-        let listener = match UnixListener::bind(&self.paths.attach_sock) {
+        let listener = match super::paths::bind_unix(&self.paths.attach_sock) {
             Ok(l) => l,
             Err(e) => {
                 report(
@@ -210,8 +212,7 @@ impl Monitor {
 
     fn make_io(&self) -> std::io::Result<(ChildIo, ParentIo, Option<UnixListener>)> {
         if self.settings.tty {
-            let _ = std::fs::remove_file(&self.paths.console_sock);
-            let l = UnixListener::bind(&self.paths.console_sock)?;
+            let l = super::paths::bind_unix(&self.paths.console_sock)?;
             return Ok((
                 ChildIo {
                     stdin: None,
@@ -317,7 +318,21 @@ impl Monitor {
         let init_fd = rustix::process::Pid::from_raw(pid).and_then(|p| {
             rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
         });
+        let mut health = self
+            .settings
+            .health
+            .clone()
+            .map(super::health::Schedule::new);
+        let mut checker: Option<i32> = None;
         loop {
+            if exit.is_none() {
+                if let Some(h) = &mut health {
+                    if checker.is_none() && h.due() {
+                        checker = self.spawn_health_check(h.attempt_timeout());
+                        h.ran();
+                    }
+                }
+            }
             if let Some(code) = exit {
                 // Drain what is left, then stop (other holders of the pipes die with the
                 // container's PID namespace; a short grace covers slow ones).
@@ -333,9 +348,14 @@ impl Monitor {
                     tv_nsec: 20_000_000,
                 }
             } else {
+                let wait = health
+                    .as_ref()
+                    .map(|h| h.until_due())
+                    .unwrap_or(Duration::from_secs(1))
+                    .clamp(Duration::from_millis(5), Duration::from_secs(1));
                 rustix::fs::Timespec {
-                    tv_sec: 1,
-                    tv_nsec: 0,
+                    tv_sec: wait.as_secs() as i64,
+                    tv_nsec: wait.subsec_nanos() as i64,
                 }
             };
             let mut fds: Vec<PollFd<'_>> =
@@ -359,6 +379,9 @@ impl Monitor {
             while let Ok(Some((p, status))) =
                 rustix::process::wait(rustix::process::WaitOptions::NOHANG)
             {
+                if checker == Some(p.as_raw_nonzero().get()) {
+                    checker = None;
+                }
                 if p.as_raw_nonzero().get() == pid {
                     let code = status
                         .exit_status()
@@ -467,6 +490,18 @@ impl Monitor {
             let _ = c.sock.set_nonblocking(true);
             ok
         });
+    }
+
+    /// Runs one health check in a forked child (which records the result); returns its pid.
+    fn spawn_health_check(&mut self, timeout: Duration) -> Option<i32> {
+        match berth_sys::fork_single_threaded() {
+            Ok(Forked::Child) => {
+                super::health::check_child(&self.settings, &self.paths, timeout);
+                berth_sys::exit_now(0);
+            }
+            Ok(Forked::Parent(child)) => Some(child),
+            Err(_) => None,
+        }
     }
 
     fn send_exit(&mut self, code: i32) {
