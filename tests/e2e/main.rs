@@ -14,3 +14,7 @@ mod images_load_save;
 mod images_manage;
 
 mod containers_fs;
+mod containers_lifecycle;
+mod containers_run;
+mod containers_security;
+mod containers_stress;

@@ -53,7 +53,7 @@ fn init_logging(cli: &Cli) {
         cli.log_level.clone().unwrap_or_else(|| "warn".into())
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("{level},libcgroups=error,libcontainer=error"))
+        tracing_subscriber::EnvFilter::new(format!("{level},libcgroups=off,libcontainer=off"))
     });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

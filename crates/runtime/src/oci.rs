@@ -224,6 +224,10 @@ pub struct ExecSpec {
     pub capabilities: Option<Vec<String>>,
     /// A console socket path for a terminal.
     pub console_socket: Option<PathBuf>,
+    /// The container's bundle: with a terminal, the new process is its init's process with
+    /// this request's changes (libcontainer's tenant builder only allocates a terminal for
+    /// a full process spec).
+    pub bundle: Option<PathBuf>,
 }
 
 /// Runs a new process in the running container `id`; returns its host pid (a child of the
@@ -248,6 +252,17 @@ pub fn exec(state_root: &Path, id: &str, spec: ExecSpec, stdio: Stdio) -> Result
     }
     if let Some(fd) = stdio.stderr {
         builder = builder.with_stderr(fd);
+    }
+    if let (Some(_), Some(bundle)) = (&spec.console_socket, &spec.bundle) {
+        let path = terminal_process(bundle, &spec)?;
+        let pid = builder
+            .as_tenant()
+            .with_process(Some(&path))
+            .with_detach(true)
+            .build()
+            .map_err(|e| classify("exec", &e));
+        let _ = std::fs::remove_file(&path);
+        return Ok(pid?.as_raw());
     }
     let mut tenant = builder
         .as_tenant()
@@ -322,4 +337,49 @@ impl Executor for BerthExecutor {
         eprintln!("exec {}: {}", args[0], err);
         std::process::exit(code);
     }
+}
+
+/// Writes the process of an exec with a terminal: the container's own process (capabilities,
+/// rlimits, no-new-privileges, …) with the request's argv, environment, directory and user.
+fn terminal_process(bundle: &Path, spec: &ExecSpec) -> Result<PathBuf> {
+    use libcontainer::oci_spec::runtime::{LinuxCapabilitiesBuilder, UserBuilder};
+    let err = |m: String| RuntimeError::Bundle {
+        path: bundle.to_path_buf(),
+        message: m,
+    };
+    let base = Spec::load(bundle.join("config.json")).map_err(|e| err(e.to_string()))?;
+    let mut p = base
+        .process()
+        .clone()
+        .ok_or_else(|| err("no process".into()))?;
+    p.set_args(Some(spec.args.clone()));
+    p.set_env(Some(spec.env.clone()));
+    if let Some(cwd) = &spec.cwd {
+        p.set_cwd(cwd.clone());
+    }
+    p.set_terminal(Some(true));
+    if let Some((uid, gid)) = spec.user {
+        let user = UserBuilder::default()
+            .uid(uid)
+            .gid(gid)
+            .additional_gids(spec.additional_gids.clone())
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+        p.set_user(user);
+    }
+    if let Some(caps) = &spec.capabilities {
+        let set: std::collections::HashSet<_> =
+            caps.iter().filter_map(|c| c.parse().ok()).collect();
+        let c = LinuxCapabilitiesBuilder::default()
+            .bounding(set.clone())
+            .effective(set.clone())
+            .permitted(set)
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+        p.set_capabilities(Some(c));
+    }
+    let path = bundle.join(format!("exec-{}.json", std::process::id()));
+    let json = serde_json::to_vec(&p).map_err(|e| err(e.to_string()))?;
+    std::fs::write(&path, json).map_err(|e| err(e.to_string()))?;
+    Ok(path)
 }

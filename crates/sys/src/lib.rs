@@ -136,3 +136,27 @@ pub fn page_out_file_text() -> usize {
     }
     total
 }
+
+/// Restores the default disposition of `signal` (a shell starts background jobs with SIGINT
+/// and SIGQUIT ignored, and an ignored signal never reaches a signalfd).
+pub fn default_signal_disposition(signal: nix::sys::signal::Signal) -> io::Result<()> {
+    // SAFETY: installing SIG_DFL runs no code of ours in signal context, so no async-signal
+    // safety obligation arises.
+    unsafe { nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl) }
+        .map(|_| ())
+        .map_err(io::Error::from)
+}
+
+/// Restores the default disposition of every catchable signal; SIGPIPE too when
+/// `include_pipe` (Rust's runtime ignores it on purpose; a process about to start container
+/// code must not pass that on).
+pub fn default_signal_dispositions(include_pipe: bool) {
+    use nix::sys::signal::Signal;
+    for s in Signal::iterator() {
+        if matches!(s, Signal::SIGKILL | Signal::SIGSTOP) || (s == Signal::SIGPIPE && !include_pipe)
+        {
+            continue;
+        }
+        let _ = default_signal_disposition(s);
+    }
+}

@@ -17,6 +17,7 @@
 //! `BERTH_LOG`.
 #![allow(dead_code)]
 
+pub mod containers;
 pub mod images;
 
 pub use images::*;

@@ -36,6 +36,10 @@ impl Engine {
         if host_config.network_mode.is_empty() {
             host_config.network_mode = "default".into();
         }
+        if host_config.memory > 0 && host_config.memory_swap == 0 {
+            // Docker's default: as much swap as memory.
+            host_config.memory_swap = host_config.memory * 2;
+        }
         if host_config.restart_policy.name.is_empty() {
             host_config.restart_policy.name = "no".into();
         }
@@ -148,10 +152,14 @@ pub fn merge_image_defaults(c: &mut Config, img: Option<&ImageDefaults>) {
     let mut env: Vec<String> = Vec::new();
     for e in img.env.iter().chain(c.env.iter()) {
         let key = e.split('=').next().unwrap_or(e);
-        if let Some(pos) = env.iter().position(|x| x.split('=').next() == Some(key)) {
-            env[pos] = e.clone();
-        } else {
-            env.push(e.clone());
+        let pos = env.iter().position(|x| x.split('=').next() == Some(key));
+        match (pos, e.contains('=')) {
+            (Some(p), true) => env[p] = e.clone(),
+            (Some(p), false) => {
+                env.remove(p);
+            }
+            (None, true) => env.push(e.clone()),
+            (None, false) => {}
         }
     }
     c.env = env;

@@ -109,11 +109,20 @@ impl Engine {
                 berth_runtime::spec::caps::all_capabilities(last)
             }),
             console_socket: req.console_socket.clone(),
+            bundle: Some(paths.bundle.clone()),
         };
+        // The new process inherits this one's dispositions: give it the defaults.
+        berth_sys::default_signal_dispositions(true);
         oci::exec(&paths.runtime_root, &c.row.id, spec, stdio).map_err(|e| {
+            let message = match e {
+                oci::RuntimeError::NotFound(_) | oci::RuntimeError::NotExecutable(_) => format!(
+                    "OCI runtime exec failed: exec failed: unable to start container process: {e}: unknown"
+                ),
+                _ => e.to_string(),
+            };
             EngineError::StartFailed {
                 code: e.exit_code(),
-                message: e.to_string(),
+                message,
             }
         })
     }

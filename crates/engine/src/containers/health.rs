@@ -130,6 +130,7 @@ pub fn starting() -> String {
 /// Runs one check and records it (in a child of the monitor).
 pub(crate) fn check_child(s: &Settings, paths: &Paths, timeout: Duration) {
     let Some(cfg) = &s.health else { return };
+    berth_sys::default_signal_dispositions(true);
     let Ok(mut db) = Db::open(&s.root.join("berth.db")) else {
         return;
     };
@@ -221,6 +222,7 @@ fn run_check(
         additional_gids: user.additional_gids,
         capabilities: None,
         console_socket: None,
+        bundle: None,
     };
     let pid = oci::exec(
         &paths.runtime_root,

@@ -26,6 +26,7 @@ pub(crate) fn creator_child(
     io: ChildIo,
     console: Option<&Path>,
 ) -> String {
+    berth_sys::default_signal_dispositions(true);
     let stdio = oci::Stdio {
         stdin: io.stdin,
         stdout: io.stdout,
@@ -106,6 +107,7 @@ pub fn should_restart(policy: &str, max: i64, code: i32, manual: bool, count: i6
 
 /// Finisher child: records the exit; returns whether the monitor restarts the container.
 pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
+    let oom = code == 137 && oom_killed(&s.id);
     let _ = oci::delete(&paths.runtime_root, &s.id);
     let Ok(mut db) = open_db(&s.root) else {
         return false;
@@ -125,6 +127,7 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
         );
         r.exit_code = code;
         r.finished_at = berth_store::now_nanos();
+        r.oom_killed = oom;
         r.pid = 0;
         r.pid_start = 0;
         if restart {
@@ -248,4 +251,23 @@ pub(crate) fn wait_monitor(row: &ContainerRow, timeout: Option<Duration>) -> boo
         Some(fd) => procs::wait_fd(&fd, timeout),
         None => true,
     }
+}
+
+/// Whether the kernel's OOM killer killed a process of the container's cgroup (read before
+/// the cgroup is removed): `oom_kill` in v1 `memory.oom_control` or v2 `memory.events`.
+fn oom_killed(id: &str) -> bool {
+    let cg = super::paths::cgroup_path(id);
+    let candidates = [
+        format!("/sys/fs/cgroup/memory{cg}/memory.oom_control"),
+        format!("/sys/fs/cgroup{cg}/memory.events"),
+    ];
+    candidates.iter().any(|f| {
+        std::fs::read_to_string(f).is_ok_and(|t| {
+            t.lines().any(|l| {
+                l.strip_prefix("oom_kill ")
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+                    .is_some_and(|n| n > 0)
+            })
+        })
+    })
 }

@@ -24,6 +24,7 @@ pub mod paths;
 pub mod procs;
 pub mod prune;
 pub mod rootfs;
+pub mod signals;
 mod start;
 pub mod stats;
 pub mod top;

@@ -20,7 +20,10 @@ pub fn start_time(pid: i32) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &s[s.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split(' ').collect();
-    // rest starts at field 3 (state); field 22 is index 19.
+    // rest starts at field 3 (state); field 22 is index 19. A zombie has ended.
+    if matches!(fields.first(), Some(&"Z") | Some(&"X")) {
+        return None;
+    }
     fields.get(19)?.parse().ok()
 }
 

@@ -91,7 +91,14 @@ impl Engine {
             .iter()
             .map(|l| self.store.layer_diff_dir(l))
             .collect();
-        std::fs::create_dir_all(&paths.run_dir).map_err(crate::error::io_err(&paths.run_dir))?;
+        // Runtime state is root-only (CVE-2021-41091 class), enforced on every start.
+        for d in [
+            self.config.run.clone(),
+            self.config.run.join("containers"),
+            paths.run_dir.clone(),
+        ] {
+            berth_store::fsutil::ensure_private_dir(&d).map_err(crate::error::io_err(&d))?;
+        }
         rootfs::mount(paths, &lowers).map_err(crate::error::io_err(&paths.merged))?;
         let hc = &c.doc.host_config;
         let cfg = &c.doc.config;
@@ -113,7 +120,19 @@ impl Engine {
                 message: e.to_string(),
             })?;
         let run = self.run_spec(c, paths, user)?;
-        let spec = rspec::build(&run)?;
+        let mut spec = rspec::build(&run)?;
+        if !run.privileged && cgroup_v1_host() {
+            // libcontainer 0.7 mounts cgroup v1 hierarchies read-write whatever the spec says,
+            // which would let a container raise its own limits; without the mount the
+            // container sees an empty, read-only /sys/fs/cgroup (part of the read-only /sys).
+            if let Some(mounts) = spec.mounts().clone() {
+                let kept: Vec<_> = mounts
+                    .into_iter()
+                    .filter(|m| m.destination() != Path::new("/sys/fs/cgroup"))
+                    .collect();
+                spec.set_mounts(Some(kept));
+            }
+        }
         berth_runtime::oci::write_bundle(&paths.bundle, &spec)?;
         let settings = Settings {
             id: c.row.id.clone(),
@@ -141,7 +160,14 @@ impl Engine {
     ) -> Result<RunSpec, EngineError> {
         let hc = &c.doc.host_config;
         let cfg = &c.doc.config;
-        let mut env = cfg.env.clone();
+        // `-e NAME` without a value on the client side: Docker drops it (and with it any
+        // value the image had).
+        let mut env: Vec<String> = cfg
+            .env
+            .iter()
+            .filter(|e| e.contains('='))
+            .cloned()
+            .collect();
         let set_default = |env: &mut Vec<String>, k: &str, v: &str| {
             if !env.iter().any(|e| e.split('=').next() == Some(k)) {
                 env.push(format!("{k}={v}"));
@@ -357,6 +383,13 @@ impl Engine {
             message: format!("failed to create task for container: {msg}"),
         })
     }
+}
+
+/// Whether the host's cgroups are v1 or hybrid (`/sys/fs/cgroup` is a tmpfs of hierarchies).
+fn cgroup_v1_host() -> bool {
+    rustix::fs::statfs("/sys/fs/cgroup")
+        .map(|s| s.f_type as u64 == 0x0102_1994) // TMPFS_MAGIC
+        .unwrap_or(false)
 }
 
 fn inheritable(fd: &impl AsFd) -> Result<(), EngineError> {

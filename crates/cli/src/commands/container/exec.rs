@@ -90,10 +90,7 @@ pub fn run(a: ExecArgs) -> anyhow::Result<i32> {
             if let Some((_, p)) = &console {
                 let _ = std::fs::remove_file(p);
             }
-            return Err(StatusError::error(
-                code,
-                format!("OCI runtime exec failed: {message}"),
-            ));
+            return Err(StatusError::error(code, message.clone()));
         }
         Err(e) => {
             if let Some((_, p)) = &console {

@@ -11,8 +11,19 @@ use crate::output::engine;
 
 /// Prints an engine error the way `docker run`/`create` do and returns their exit code.
 fn run_failure(cmd: &str, e: anyhow::Error) -> anyhow::Error {
-    if e.downcast_ref::<StatusError>().is_some() {
-        return e;
+    if let Some(s) = e.downcast_ref::<StatusError>() {
+        // Flag and option errors in the docker CLI's shape (cobra's FlagErrorFunc and
+        // `reportError`): the message, then where to get help.
+        if s.code != 125 || s.message.is_empty() || s.message.contains("See 'berth") {
+            return e;
+        }
+        let m = s.message.trim_end_matches('.');
+        let shaped = if m.starts_with("invalid argument") {
+            format!("{m}\nSee 'berth {cmd} --help'.")
+        } else {
+            format!("berth: {m}.\nSee 'berth {cmd} --help'.")
+        };
+        return StatusError::error(125, shaped);
     }
     let code = match e.downcast_ref::<EngineError>() {
         Some(EngineError::StartFailed { code, .. }) => *code,
@@ -73,9 +84,16 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         stderr: cfg.attach_stderr,
     });
     let tty = cfg.tty;
-    let started = engine
-        .start_container(&id, want)
-        .map_err(|e| run_failure("run", e.into()))?;
+    let auto_remove = c.doc.host_config.auto_remove;
+    let started = match engine.start_container(&id, want) {
+        Ok(s) => s,
+        Err(e) => {
+            if auto_remove {
+                let _ = engine.remove_container(&id, true);
+            }
+            return Err(run_failure("run", e.into()));
+        }
+    };
     if a.detach {
         println!("{id}");
         return Ok(0);
@@ -83,6 +101,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     let Some(sock) = started.attach else {
         return Ok(0);
     };
+    if a.sig_proxy && !tty {
+        berth_engine::containers::signals::proxy_signals(started.pid);
+    }
     let opts = AttachOptions {
         stdin: want.is_some_and(|w| w.stdin),
         tty,

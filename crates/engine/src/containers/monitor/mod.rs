@@ -85,6 +85,9 @@ pub fn main(args: &[String]) -> i32 {
             return 1;
         }
     };
+    // Containers start with every signal at its default disposition, whatever the shell that
+    // started berth ignored (a background job ignores SIGINT and SIGQUIT).
+    berth_sys::default_signal_dispositions(false);
     let _ = rustix::process::setsid();
     let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     let mut m = Monitor {
@@ -184,8 +187,9 @@ impl Monitor {
                     pid
                 }
                 Outcome::Failed(code, msg) => {
-                    report(sync.take(), &format!("err {code}\t{msg}"));
+                    // Record (and with --rm remove) first: `run` returns when told.
                     self.finish_failed(code, &msg);
+                    report(sync.take(), &format!("err {code}\t{msg}"));
                     self.send_exit(code);
                     let _ = std::fs::remove_file(&self.paths.attach_sock);
                     return 0;
