@@ -32,3 +32,5 @@ load_command() {
 load_check() {
   check_big_id "$1"
 }
+
+load_needs() { echo big; }
