@@ -19,3 +19,6 @@ trap 'rm -rf "$rootfs"' EXIT
 scripts/make-busybox-rootfs.sh "$rootfs"
 berth import --change 'CMD ["sh"]' -m "busybox from the host's busybox-static" "$rootfs" busybox:latest
 berth images
+
+echo "==> running a container from it"
+berth run --rm busybox sh -c 'echo "hello from a berth container: $(hostname), pid $$, $(id -un)"'

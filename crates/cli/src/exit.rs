@@ -27,8 +27,35 @@ impl StatusError {
 /// Docker's exit code for usage errors and engine failures of `run`.
 pub const USAGE: i32 = 125;
 
+/// The command a command line names (`berth container run`), for "See '… --help'".
+pub fn command_path(argv: &[std::ffi::OsString]) -> String {
+    use clap::CommandFactory;
+    let mut cmd = crate::args::Cli::command();
+    let mut path = vec!["berth".to_string()];
+    for a in argv.iter().skip(1) {
+        let a = a.to_string_lossy();
+        if a.starts_with('-') {
+            continue;
+        }
+        match cmd.find_subcommand(a.as_ref()) {
+            Some(sc) => {
+                path.push(sc.get_name().to_string());
+                let next = sc.clone();
+                cmd = next;
+            }
+            None => break,
+        }
+    }
+    path.join(" ")
+}
+
 /// Prints a clap error in Docker's shape and returns its exit code.
 pub fn clap_error(e: clap::Error) -> i32 {
+    clap_error_for(e, "berth")
+}
+
+/// [`clap_error`] for the command `path` (`berth run`).
+pub fn clap_error_for(e: clap::Error, path: &str) -> i32 {
     use clap::error::ErrorKind as K;
     match e.kind() {
         K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand => {
@@ -40,7 +67,7 @@ pub fn clap_error(e: clap::Error) -> i32 {
             match e.get(ContextKind::InvalidArg) {
                 Some(ContextValue::String(flag)) if flag.starts_with('-') => {
                     let flag = flag.split('=').next().unwrap_or(flag);
-                    eprintln!("unknown flag: {flag}\nSee 'berth --help'.");
+                    eprintln!("unknown flag: {flag}\nSee '{path} --help'.");
                 }
                 _ => {
                     let _ = e.print();

@@ -37,7 +37,7 @@ pub fn main() -> i32 {
     }
     let cli = match Cli::try_parse_from(&argv) {
         Ok(c) => c,
-        Err(e) => return exit::clap_error(e),
+        Err(e) => return exit::clap_error_for(e, &exit::command_path(&argv)),
     };
     init_logging(&cli);
     match dispatch(cli.command) {

@@ -117,6 +117,14 @@ impl Db {
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
         )
         .map_err(wrap)?;
+        // Every berth command is a short-lived process: checkpointing the WAL when each one
+        // closes would cost an fsync per command. Commits are durable in the WAL already
+        // (synchronous=FULL), and SQLite checkpoints automatically as the WAL grows.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(wrap)?;
         let mut db = Db {
             conn,
             path: path.to_path_buf(),

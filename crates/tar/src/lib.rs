@@ -30,9 +30,13 @@
 //! - Hardlinks: the target's directory is resolved in the root and its last component is
 //!   never followed (`linkat` without `AT_SYMLINK_FOLLOW`), so a link can only ever name an
 //!   inode already inside the destination (CVE-2014-6407, CVE-2014-9356).
-//! - Packing walks the source through directory fds and describes every file from
-//!   `fstat` of an `O_NOFOLLOW` fd, so a concurrently swapped symlink cannot make it read a
-//!   host file (CVE-2018-15664).
+//! - Packing walks the source through directory fds and looks each name up once, with
+//!   `O_PATH | O_NOFOLLOW`; the entry is described from `fstat` of that fd, and only
+//!   regular files and directories are opened for reading, through the fd's
+//!   `/proc/self/fd` entry and checked to be the same inode. So a name a running container
+//!   swaps mid-walk can neither make berth read a host file (CVE-2018-15664) nor open a
+//!   fifo (hang) or a device node (side effects as root). Link targets are stored byte for
+//!   byte.
 //!
 //! The hostile-tar corpus in `tests/fixtures/hostile` (made by `examples/gen_hostile.rs`)
 //! checks all of this against a sandbox snapshot.

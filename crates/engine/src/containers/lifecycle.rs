@@ -112,6 +112,11 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
     let Ok(mut db) = open_db(&s.root) else {
         return false;
     };
+    if s.auto_remove {
+        // `--rm` (never with a restart policy): the exit is not recorded, the container goes.
+        let _ = remove_everything(&mut db, paths, &s.id);
+        return false;
+    }
     let id = s.id.clone();
     let policy = s.restart.clone();
     let outcome = db.write(|tx| {
