@@ -92,46 +92,78 @@ pub fn recv_fd(sock: std::os::fd::BorrowedFd<'_>) -> io::Result<std::os::fd::Own
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no file descriptor received"))
 }
 
-/// Drops this process's resident copies of read-only file-backed pages (program text and
-/// read-only data of the executable and its libraries) with `MADV_PAGEOUT`. A long-lived,
-/// mostly idle process (the container monitor) calls it once its start-up is over, so its
-/// resident set holds only what its steady state touches again. Returns the bytes advised.
-pub fn page_out_file_text() -> usize {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+/// Drops this process's resident copies of file-backed pages it never wrote (program text
+/// and read-only data of the executable and its libraries) and asks the kernel to fault them
+/// back one page at a time (`MADV_RANDOM`: no fault-around). A long-lived, mostly idle
+/// process (the container monitor) calls it once its start-up is over, so its resident set
+/// holds only the pages its steady state touches. Mappings with any private dirty page
+/// (relocated read-only data) are left alone: dropping those would lose the relocations.
+/// Returns the bytes dropped.
+pub fn drop_clean_file_pages() -> usize {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
         return 0;
     };
-    let mut total = 0;
-    for line in maps.lines() {
+    struct Map {
+        start: usize,
+        end: usize,
+        file: bool,
+        writable: bool,
+        dirty: u64,
+        anon: u64,
+    }
+    let mut maps: Vec<Map> = Vec::new();
+    for line in smaps.lines() {
         let mut it = line.split_whitespace();
-        let (Some(range), Some(perms), Some(_off), Some(_dev), Some(inode)) =
-            (it.next(), it.next(), it.next(), it.next(), it.next())
-        else {
-            continue;
-        };
-        let path = it.next().unwrap_or("");
-        // Only private, non-writable mappings of real files.
-        if inode == "0" || !path.starts_with('/') || perms.as_bytes().get(1) == Some(&b'w') {
-            continue;
+        let first = it.next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-') {
+            if let (Ok(start), Ok(end)) =
+                (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+            {
+                let perms = it.next().unwrap_or("");
+                let inode = it.nth(2).unwrap_or("0");
+                let path = it.next().unwrap_or("");
+                maps.push(Map {
+                    start,
+                    end,
+                    file: inode != "0" && path.starts_with('/'),
+                    writable: perms.as_bytes().get(1) == Some(&b'w'),
+                    dirty: 0,
+                    anon: 0,
+                });
+                continue;
+            }
         }
-        let Some((a, b)) = range.split_once('-') else {
-            continue;
+        let value = || {
+            it.clone()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
         };
-        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-        else {
-            continue;
-        };
-        // SAFETY: [start, end) is a mapping of this process as listed by the kernel, mapped
-        // read-only (not writable) from a file: MADV_PAGEOUT only drops clean pages that are
-        // read back from the file on the next access, so no memory content changes.
-        let r = unsafe {
-            rustix::mm::madvise(
-                start as *mut std::ffi::c_void,
-                end - start,
-                rustix::mm::Advice::LinuxPageOut,
-            )
-        };
-        if r.is_ok() {
-            total += end - start;
+        if let Some(m) = maps.last_mut() {
+            match first {
+                "Private_Dirty:" | "Shared_Dirty:" => m.dirty += value(),
+                "Anonymous:" => m.anon += value(),
+                _ => {}
+            }
+        }
+    }
+    let mut total = 0;
+    for m in maps
+        .iter()
+        .filter(|m| m.file && !m.writable && m.dirty == 0 && m.anon == 0)
+    {
+        let addr = m.start as *mut std::ffi::c_void;
+        let len = m.end - m.start;
+        // SAFETY: [start, end) is a mapping of this process as the kernel lists it: mapped
+        // from a file, not writable, and with no dirty or anonymous (copy-on-write) page, so
+        // its content is exactly the file's. MADV_RANDOM only changes read-ahead, and
+        // MADV_DONTNEED on such a mapping only unmaps pages that the next access reads back
+        // from the page cache unchanged.
+        unsafe {
+            let _ = rustix::mm::madvise(addr, len, rustix::mm::Advice::Random);
+            if rustix::mm::madvise(addr, len, rustix::mm::Advice::LinuxDontNeed).is_ok() {
+                total += len;
+            }
         }
     }
     total

@@ -100,13 +100,42 @@ fn record(out: &mut Vec<u8>, stream: usize, text: &[u8]) {
     } else {
         b",\"stream\":\"stderr\",\"time\":\""
     });
-    out.extend_from_slice(
-        chrono::Utc::now()
-            .format("%Y-%m-%dT%H:%M:%S%.9fZ")
-            .to_string()
-            .as_bytes(),
-    );
+    rfc3339_nanos_now(out);
     out.extend_from_slice(b"\"}\n");
+}
+
+/// Appends the current UTC time as RFC 3339 with nanoseconds (Go's `RFC3339Nano` with all nine
+/// digits, as Docker's json-file driver writes it). Hand-written: the monitor's steady state
+/// should touch as little code as possible.
+fn rfc3339_nanos_now(out: &mut Vec<u8>) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_nanos()
+    );
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// JSON string escaping as Go's encoding/json does it (incl. `<`, `>`, `&`).
@@ -139,6 +168,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
     fn writes_docker_records() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("c-json.log");
@@ -160,7 +196,13 @@ mod tests {
         assert_eq!(recs[2]["log"], "world\n");
         assert_eq!(recs[3]["log"], "tail");
         assert!(text.contains("\\u003c"));
-        assert!(recs[0]["time"].as_str().unwrap().ends_with('Z'));
+        let t = recs[0]["time"].as_str().unwrap();
+        let parsed = chrono::DateTime::parse_from_rfc3339(t).unwrap();
+        assert!(
+            (chrono::Utc::now().timestamp() - parsed.timestamp()).abs() < 5,
+            "{t}"
+        );
+        assert_eq!(t.len(), "2006-01-02T15:04:05.999999999Z".len());
         let mut l = LogFile::open(&p);
         l.write(0, &vec![b'a'; MAX_LINE * 2 + 3]);
         l.flush();

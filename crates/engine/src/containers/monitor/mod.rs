@@ -195,6 +195,8 @@ impl Monitor {
                     return 0;
                 }
             };
+            // Start-up is over: keep resident only what the steady state touches.
+            berth_sys::drop_clean_file_pages();
             let code = self.pump(&listener, pio, pid);
             if let Some(l) = &mut self.log {
                 l.flush();
@@ -328,6 +330,7 @@ impl Monitor {
             .clone()
             .map(super::health::Schedule::new);
         let mut checker: Option<i32> = None;
+        let mut last_trim = Instant::now();
         loop {
             if exit.is_none() {
                 if let Some(h) = &mut health {
@@ -376,7 +379,12 @@ impl Monitor {
                     fds.push(PollFd::new(fd, PollFlags::IN));
                 }
             }
-            let _ = rustix::event::poll(&mut fds, Some(&timeout));
+            let events = rustix::event::poll(&mut fds, Some(&timeout)).unwrap_or(1);
+            if events == 0 && last_trim.elapsed() >= Duration::from_secs(10) {
+                // Idle: give back the code pages a burst of output or a client touched.
+                berth_sys::drop_clean_file_pages();
+                last_trim = Instant::now();
+            }
             let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
             drop(fds);
             // Reap: the init, and any orphan that was re-parented to us.
