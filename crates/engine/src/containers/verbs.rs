@@ -188,6 +188,21 @@ impl Engine {
         Ok(())
     }
 
+    /// For `rm -f` of many containers: marks each running one as stopped by the user and
+    /// sends it SIGKILL without waiting, so their monitors wind down in parallel before the
+    /// removals. Errors are left to the removal that follows.
+    pub fn kill_for_removal(&mut self, names: &[String]) {
+        for n in names {
+            let Ok(c) = self.container(n) else { continue };
+            if c.row.state != "running" {
+                continue;
+            }
+            if self.set_manual_stop(&c.row.id).is_ok() {
+                let _ = self.signal(&c, 9);
+            }
+        }
+    }
+
     /// Removes a container (`force`: kills it first).
     pub fn remove_container(&mut self, name_or_id: &str, force: bool) -> Result<(), EngineError> {
         let c = self.container(name_or_id)?;

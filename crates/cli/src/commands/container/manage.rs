@@ -64,6 +64,9 @@ pub fn kill(a: KillArgs) -> anyhow::Result<i32> {
 
 /// `rm`.
 pub fn rm(a: RmArgs) -> anyhow::Result<i32> {
+    if a.force && a.containers.len() > 1 {
+        engine()?.kill_for_removal(&a.containers);
+    }
     each(&a.containers, |e, n| {
         e.remove_container(n, a.force).map(|_| Some(n.to_string()))
     })
