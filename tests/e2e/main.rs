@@ -16,5 +16,6 @@ mod images_manage;
 mod containers_fs;
 mod containers_lifecycle;
 mod containers_run;
+mod containers_runtime;
 mod containers_security;
 mod containers_stress;

@@ -11,6 +11,7 @@
 
 pub mod cgroups;
 pub mod exec_path;
+mod external;
 pub mod oci;
 pub mod seccomp;
 pub mod spec;

@@ -60,7 +60,54 @@ impl RuntimeError {
     }
 }
 
-type Result<T> = std::result::Result<T, RuntimeError>;
+pub(crate) type Result<T> = std::result::Result<T, RuntimeError>;
+
+/// Which OCI runtime runs a container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Runtime {
+    /// youki's libcontainer, inside berth.
+    #[default]
+    Embedded,
+    /// An installed runtime (`runc`, `crun`) by name.
+    External(String),
+}
+
+impl Runtime {
+    /// The runtime a container's `HostConfig.Runtime` names (`""`/`berth`: embedded).
+    pub fn from_name(name: &str) -> Runtime {
+        match name {
+            "" | "berth" | "io.containerd.runc.v2" => Runtime::Embedded,
+            other => Runtime::External(other.to_string()),
+        }
+    }
+
+    /// The state directory of this runtime, beside the embedded runtime's `base`.
+    fn root(&self, base: &Path) -> PathBuf {
+        match self {
+            Runtime::Embedded => base.to_path_buf(),
+            Runtime::External(n) => base.with_file_name(format!("runtime-{n}")),
+        }
+    }
+
+    fn binary(&self) -> Result<Option<PathBuf>> {
+        match self {
+            Runtime::Embedded => Ok(None),
+            Runtime::External(n) => {
+                crate::external::find(n)
+                    .map(Some)
+                    .ok_or_else(|| RuntimeError::Runtime {
+                        op: "create",
+                        message: format!("unknown or invalid runtime name: {n}"),
+                    })
+            }
+        }
+    }
+}
+
+/// The installed binary of runtime `name` (`runc`, `crun`), if any.
+pub fn find_runtime(name: &str) -> Option<PathBuf> {
+    crate::external::find(name)
+}
 
 /// Standard streams of a container process; `None` inherits the caller's.
 #[derive(Debug, Default)]
@@ -76,7 +123,19 @@ pub struct Stdio {
 /// Writes `spec` as `bundle/config.json` for the embedded runtime (libcontainer 0.7 reads the
 /// mask and value of a masked-equal seccomp rule the other way round from runc and the OCI
 /// spec; [`crate::seccomp::for_libcontainer`] compensates).
-pub fn write_bundle(bundle: &Path, spec: &Spec) -> Result<()> {
+pub fn write_bundle(rt: &Runtime, bundle: &Path, spec: &Spec) -> Result<()> {
+    if *rt != Runtime::Embedded {
+        std::fs::create_dir_all(bundle).map_err(|e| RuntimeError::Bundle {
+            path: bundle.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        return spec
+            .save(bundle.join("config.json"))
+            .map_err(|e| RuntimeError::Bundle {
+                path: bundle.to_path_buf(),
+                message: e.to_string(),
+            });
+    }
     let mut spec = spec.clone();
     // libcontainer 0.7 treats `noNewPrivileges: false` like `true` when it decides where to
     // load seccomp (after dropping CAP_SYS_ADMIN, which then fails): absent means false.
@@ -139,12 +198,23 @@ const MARK_END: &str = ">";
 /// (`as_sibling`: a child of the caller's parent), so the caller's parent, a subreaper,
 /// reaps it.
 pub fn create_and_start(
+    rt: &Runtime,
     id: &str,
     state_root: &Path,
     bundle: &Path,
     stdio: Stdio,
     console_socket: Option<&Path>,
 ) -> Result<i32> {
+    if let Some(bin) = rt.binary()? {
+        return crate::external::create_and_start(
+            &bin,
+            &rt.root(state_root),
+            id,
+            bundle,
+            stdio,
+            console_socket,
+        );
+    }
     let mut builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
         .with_executor(BerthExecutor)
         .with_root_path(state_root)
@@ -183,7 +253,10 @@ fn load(state_root: &Path, id: &str, op: &'static str) -> Result<Container> {
 
 /// Kills what is left of the container, removes its cgroup and its runtime state. Succeeds
 /// when there is nothing to delete.
-pub fn delete(state_root: &Path, id: &str) -> Result<()> {
+pub fn delete(rt: &Runtime, state_root: &Path, id: &str) -> Result<()> {
+    if let Some(bin) = rt.binary()? {
+        return crate::external::delete(&bin, &rt.root(state_root), id);
+    }
     let dir = state_root.join(id);
     if !dir.join("state.json").exists() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -194,14 +267,20 @@ pub fn delete(state_root: &Path, id: &str) -> Result<()> {
 }
 
 /// Freezes every process of the container (cgroup freezer).
-pub fn pause(state_root: &Path, id: &str) -> Result<()> {
+pub fn pause(rt: &Runtime, state_root: &Path, id: &str) -> Result<()> {
+    if let Some(bin) = rt.binary()? {
+        return crate::external::freeze(&bin, &rt.root(state_root), id, true);
+    }
     load(state_root, id, "pause")?
         .pause()
         .map_err(|e| classify("pause", &e))
 }
 
 /// Thaws a paused container.
-pub fn resume(state_root: &Path, id: &str) -> Result<()> {
+pub fn resume(rt: &Runtime, state_root: &Path, id: &str) -> Result<()> {
+    if let Some(bin) = rt.binary()? {
+        return crate::external::freeze(&bin, &rt.root(state_root), id, false);
+    }
     load(state_root, id, "resume")?
         .resume()
         .map_err(|e| classify("resume", &e))
@@ -232,7 +311,16 @@ pub struct ExecSpec {
 
 /// Runs a new process in the running container `id`; returns its host pid (a child of the
 /// caller, which must wait for it).
-pub fn exec(state_root: &Path, id: &str, spec: ExecSpec, stdio: Stdio) -> Result<i32> {
+pub fn exec(
+    rt: &Runtime,
+    state_root: &Path,
+    id: &str,
+    spec: ExecSpec,
+    stdio: Stdio,
+) -> Result<i32> {
+    if let Some(bin) = rt.binary()? {
+        return crate::external::exec(&bin, &rt.root(state_root), id, spec, stdio);
+    }
     let env = spec
         .env
         .iter()

@@ -306,6 +306,10 @@ pub struct ContainerOpts {
     /// Tune host's OOM preferences (-1000 to 1000)
     #[arg(long, value_name = "int", allow_hyphen_values = true)]
     pub oom_score_adj: Option<String>,
+    /// Runtime to use for this container (the embedded one by default; runc or crun when
+    /// installed)
+    #[arg(long, value_name = "string")]
+    pub runtime: Option<String>,
     /// Sysctl options
     #[arg(long, value_name = "map", allow_hyphen_values = true)]
     pub sysctl: Vec<String>,

@@ -338,6 +338,7 @@ fn build(
         extra_hosts: none_if_empty(extra_hosts),
         group_add: none_if_empty(o.group_add.clone()),
         oom_score_adj: oom_score_adj as i32,
+        runtime: o.runtime.clone().unwrap_or_default(),
         privileged: o.privileged,
         publish_all_ports: o.publish_all,
         readonly_rootfs: o.read_only,

@@ -203,6 +203,9 @@ pub struct HostConfig {
     pub ulimits: Vec<Ulimit>,
     /// `--init`.
     pub init: Option<bool>,
+    /// `--runtime`: `""`/`berth` for the embedded runtime, or an external OCI runtime
+    /// (`runc`, `crun`).
+    pub runtime: String,
 }
 
 /// What `create` receives: Docker's create request.

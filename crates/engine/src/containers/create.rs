@@ -49,6 +49,21 @@ impl Engine {
                 "can't create 'AutoRemove' container with restart policy".into(),
             ));
         }
+        match host_config.runtime.as_str() {
+            "" | "berth" | "io.containerd.runc.v2" => host_config.runtime = "berth".into(),
+            name @ ("runc" | "crun") => {
+                if berth_runtime::oci::find_runtime(name).is_none() {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "unknown or invalid runtime name: {name}"
+                    )));
+                }
+            }
+            other => {
+                return Err(EngineError::InvalidArgument(format!(
+                    "unknown or invalid runtime name: {other}"
+                )))
+            }
+        }
         let id = new_id();
         if config.hostname.is_empty() {
             config.hostname = if host_config.network_mode == "host" {

@@ -113,7 +113,8 @@ impl Engine {
         };
         // The new process inherits this one's dispositions: give it the defaults.
         berth_sys::default_signal_dispositions(true);
-        oci::exec(&paths.runtime_root, &c.row.id, spec, stdio).map_err(|e| {
+        let rt = oci::Runtime::from_name(&c.doc.host_config.runtime);
+        oci::exec(&rt, &paths.runtime_root, &c.row.id, spec, stdio).map_err(|e| {
             let message = match e {
                 oci::RuntimeError::NotFound(_) | oci::RuntimeError::NotExecutable(_) => format!(
                     "OCI runtime exec failed: exec failed: unable to start container process: {e}: unknown"

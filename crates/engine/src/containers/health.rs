@@ -139,7 +139,7 @@ pub(crate) fn check_child(s: &Settings, paths: &Paths, timeout: Duration) {
     };
     let doc: ContainerDoc = serde_json::from_str(&row.config).unwrap_or_default();
     let start = berth_store::now_nanos();
-    let (code, output) = match run_check(cfg, &doc, paths, &s.id, timeout) {
+    let (code, output) = match run_check(s.runtime.clone(), cfg, &doc, paths, &s.id, timeout) {
         Ok(r) => r,
         Err(e) => (-1, e),
     };
@@ -189,6 +189,7 @@ pub(crate) fn check_child(s: &Settings, paths: &Paths, timeout: Duration) {
 }
 
 fn run_check(
+    rt_name: String,
     cfg: &HealthConfig,
     doc: &ContainerDoc,
     paths: &Paths,
@@ -225,6 +226,7 @@ fn run_check(
         bundle: None,
     };
     let pid = oci::exec(
+        &oci::Runtime::from_name(&rt_name),
         &paths.runtime_root,
         id,
         spec,

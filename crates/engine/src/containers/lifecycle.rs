@@ -33,9 +33,16 @@ pub(crate) fn creator_child(
         stderr: io.stderr,
     };
     // A previous run's runtime state (a restart, a crash) would make libcontainer refuse.
-    let _ = oci::delete(&paths.runtime_root, &s.id);
-    let pid = match oci::create_and_start(&s.id, &paths.runtime_root, &paths.bundle, stdio, console)
-    {
+    let rt = oci::Runtime::from_name(&s.runtime);
+    let _ = oci::delete(&rt, &paths.runtime_root, &s.id);
+    let pid = match oci::create_and_start(
+        &rt,
+        &s.id,
+        &paths.runtime_root,
+        &paths.bundle,
+        stdio,
+        console,
+    ) {
         Ok(pid) => pid,
         Err(e) => return format!("err {}\t{}", e.exit_code(), one_line(&e.to_string())),
     };
@@ -108,13 +115,14 @@ pub fn should_restart(policy: &str, max: i64, code: i32, manual: bool, count: i6
 /// Finisher child: records the exit; returns whether the monitor restarts the container.
 pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
     let oom = code == 137 && oom_killed(&s.id);
-    let _ = oci::delete(&paths.runtime_root, &s.id);
+    let rt = oci::Runtime::from_name(&s.runtime);
+    let _ = oci::delete(&rt, &paths.runtime_root, &s.id);
     let Ok(mut db) = open_db(&s.root) else {
         return false;
     };
     if s.auto_remove {
         // `--rm` (never with a restart policy): the exit is not recorded, the container goes.
-        let _ = remove_everything(&mut db, paths, &s.id);
+        let _ = remove_everything(&mut db, paths, &s.id, &rt);
         return false;
     }
     let id = s.id.clone();
@@ -151,7 +159,7 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
         Ok(Some(false)) => {
             let _ = rootfs::unmount(paths);
             if s.auto_remove {
-                let _ = remove_everything(&mut db, paths, &id);
+                let _ = remove_everything(&mut db, paths, &id, &rt);
             }
             false
         }
@@ -164,7 +172,8 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
 
 /// Child run when the container could not start: records the error, cleans up.
 pub(crate) fn failed_child(s: &Settings, paths: &Paths, code: i32, msg: &str) {
-    let _ = oci::delete(&paths.runtime_root, &s.id);
+    let rt = oci::Runtime::from_name(&s.runtime);
+    let _ = oci::delete(&rt, &paths.runtime_root, &s.id);
     let _ = rootfs::unmount(paths);
     let Ok(mut db) = open_db(&s.root) else {
         return;
@@ -188,14 +197,19 @@ pub(crate) fn failed_child(s: &Settings, paths: &Paths, code: i32, msg: &str) {
         Ok(())
     });
     if s.auto_remove {
-        let _ = remove_everything(&mut db, paths, &id);
+        let _ = remove_everything(&mut db, paths, &id, &rt);
     }
 }
 
 /// Deletes the row, then the files (rows before files on the way out).
-pub(crate) fn remove_everything(db: &mut Db, paths: &Paths, id: &str) -> Result<(), String> {
+pub(crate) fn remove_everything(
+    db: &mut Db,
+    paths: &Paths,
+    id: &str,
+    rt: &oci::Runtime,
+) -> Result<(), String> {
     let _ = rootfs::unmount(paths);
-    let _ = oci::delete(&paths.runtime_root, id);
+    let _ = oci::delete(rt, &paths.runtime_root, id);
     db.write(|tx| rows::delete(tx, id))
         .map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&paths.dir);
@@ -221,7 +235,7 @@ pub(crate) fn reconcile(db: &mut Db, paths: &Paths, row: ContainerRow) -> Contai
         // The monitor died but the container lives on, unsupervised.
         return row;
     }
-    let _ = oci::delete(&paths.runtime_root, &row.id);
+    let _ = oci::delete(&runtime_of(&row), &paths.runtime_root, &row.id);
     let _ = rootfs::unmount(paths);
     let id = row.id.clone();
     let before = row.clone();
@@ -275,4 +289,10 @@ fn oom_killed(id: &str) -> bool {
             })
         })
     })
+}
+
+/// The runtime a stored container runs on.
+pub(crate) fn runtime_of(row: &ContainerRow) -> oci::Runtime {
+    let doc: super::config::ContainerDoc = serde_json::from_str(&row.config).unwrap_or_default();
+    oci::Runtime::from_name(&doc.host_config.runtime)
 }

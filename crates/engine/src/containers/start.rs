@@ -121,7 +121,9 @@ impl Engine {
             })?;
         let run = self.run_spec(c, paths, user)?;
         let mut spec = rspec::build(&run)?;
-        if !run.privileged && cgroup_v1_host() {
+        let embedded = berth_runtime::oci::Runtime::from_name(&c.doc.host_config.runtime)
+            == berth_runtime::oci::Runtime::Embedded;
+        if embedded && !run.privileged && cgroup_v1_host() {
             // libcontainer 0.7 mounts cgroup v1 hierarchies read-write whatever the spec says,
             // which would let a container raise its own limits; without the mount the
             // container sees an empty, read-only /sys/fs/cgroup (part of the read-only /sys).
@@ -133,7 +135,8 @@ impl Engine {
                 spec.set_mounts(Some(kept));
             }
         }
-        berth_runtime::oci::write_bundle(&paths.bundle, &spec)?;
+        let rt = berth_runtime::oci::Runtime::from_name(&hc.runtime);
+        berth_runtime::oci::write_bundle(&rt, &paths.bundle, &spec)?;
         let settings = Settings {
             id: c.row.id.clone(),
             root: self.config.root.clone(),
@@ -144,6 +147,7 @@ impl Engine {
             restart: hc.restart_policy.clone(),
             auto_remove: hc.auto_remove,
             health: cfg.healthcheck.clone().filter(super::health::enabled),
+            runtime: hc.runtime.clone(),
         };
         let json = serde_json::to_vec(&settings)
             .map_err(|e| EngineError::InvalidArgument(e.to_string()))?;

@@ -234,7 +234,8 @@ impl Engine {
             lifecycle::wait_monitor(&c.row, Some(Duration::from_secs(30)));
         }
         let paths = self.container_paths(&c.row.id);
-        lifecycle::remove_everything(self.store.db_mut(), &paths, &c.row.id)
+        let rt = lifecycle::runtime_of(&c.row);
+        lifecycle::remove_everything(self.store.db_mut(), &paths, &c.row.id, &rt)
             .map_err(EngineError::InvalidArgument)
     }
 
@@ -292,7 +293,11 @@ impl Engine {
             }
         }
         let paths = self.container_paths(&c.row.id);
-        berth_runtime::oci::pause(&paths.runtime_root, &c.row.id)?;
+        berth_runtime::oci::pause(
+            &lifecycle::runtime_of(&c.row),
+            &paths.runtime_root,
+            &c.row.id,
+        )?;
         self.set_state(&c.row.id, "running", "paused")
     }
 
@@ -306,7 +311,11 @@ impl Engine {
             )));
         }
         let paths = self.container_paths(&c.row.id);
-        berth_runtime::oci::resume(&paths.runtime_root, &c.row.id)?;
+        berth_runtime::oci::resume(
+            &lifecycle::runtime_of(&c.row),
+            &paths.runtime_root,
+            &c.row.id,
+        )?;
         self.set_state(&c.row.id, "paused", "running")
     }
 

@@ -49,6 +49,9 @@ pub struct Settings {
     /// The health check, when the container has one (not `NONE`).
     #[serde(default)]
     pub health: Option<berth_image::spec::HealthConfig>,
+    /// `HostConfig.Runtime` (`berth` for the embedded runtime).
+    #[serde(default)]
+    pub runtime: String,
 }
 
 /// Entry point of `berth __monitor ID`: returns the process exit code.
@@ -330,7 +333,7 @@ impl Monitor {
             .clone()
             .map(super::health::Schedule::new);
         let mut checker: Option<i32> = None;
-        let mut last_trim = Instant::now();
+        let mut next_trim = Instant::now() + Duration::from_millis(500);
         loop {
             if exit.is_none() {
                 if let Some(h) = &mut health {
@@ -380,10 +383,11 @@ impl Monitor {
                 }
             }
             let events = rustix::event::poll(&mut fds, Some(&timeout)).unwrap_or(1);
-            if events == 0 && last_trim.elapsed() >= Duration::from_secs(10) {
-                // Idle: give back the code pages a burst of output or a client touched.
+            if events == 0 && Instant::now() >= next_trim {
+                // Idle: give back the code pages the first loop iterations, a burst of output
+                // or a client touched (first after a second, then every ten).
                 berth_sys::drop_clean_file_pages();
-                last_trim = Instant::now();
+                next_trim = Instant::now() + Duration::from_secs(10);
             }
             let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
             drop(fds);
