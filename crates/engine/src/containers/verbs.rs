@@ -5,6 +5,7 @@ use std::time::Duration;
 use berth_store::containers as rows;
 
 use super::{lifecycle, procs, Container};
+
 use crate::{Engine, EngineError};
 
 /// How to stop a container.
@@ -188,19 +189,94 @@ impl Engine {
         Ok(())
     }
 
-    /// For `rm -f` of many containers: marks each running one as stopped by the user and
-    /// sends it SIGKILL without waiting, so their monitors wind down in parallel before the
-    /// removals. Errors are left to the removal that follows.
-    pub fn kill_for_removal(&mut self, names: &[String]) {
+    /// Removes several containers (`rm`), as [`Engine::remove_container`] does for each, but
+    /// in bulk: running ones (with `force`) are marked stopped in one transaction and killed
+    /// together so their monitors wind down in parallel, and the rows go in one transaction.
+    /// Returns each name's outcome, in order.
+    pub fn remove_containers(
+        &mut self,
+        names: &[String],
+        force: bool,
+    ) -> Vec<(String, Result<(), EngineError>)> {
+        let mut out: Vec<(String, Result<(), EngineError>)> = Vec::new();
+        let mut found: Vec<(usize, Container)> = Vec::new();
         for n in names {
-            let Ok(c) = self.container(n) else { continue };
-            if c.row.state != "running" {
-                continue;
-            }
-            if self.set_manual_stop(&c.row.id).is_ok() {
-                let _ = self.signal(&c, 9);
+            match self.container(n) {
+                Ok(c) if is_live(&c.row.state) && (!force || c.row.state != "running") => {
+                    // Refusals and the rarer states take the one-by-one path.
+                    let r = self.remove_container(n, force);
+                    out.push((n.clone(), r));
+                }
+                Ok(c) => {
+                    found.push((out.len(), c));
+                    out.push((n.clone(), Ok(())));
+                }
+                Err(e) => out.push((n.clone(), Err(e))),
             }
         }
+        let running: Vec<String> = found
+            .iter()
+            .filter(|(_, c)| c.row.state == "running")
+            .map(|(_, c)| c.row.id.clone())
+            .collect();
+        if !running.is_empty() {
+            let ids = running.clone();
+            let marked = self.store.db_mut().write(|tx| {
+                for id in &ids {
+                    if let Some(mut r) = rows::get(tx, id)? {
+                        r.manual_stop = true;
+                        rows::update(tx, &r)?;
+                    }
+                }
+                Ok(())
+            });
+            if let Err(e) = marked {
+                for (i, _) in &found {
+                    out[*i].1 = Err(EngineError::InvalidArgument(e.to_string()));
+                }
+                return out;
+            }
+            for (_, c) in &found {
+                if c.row.state == "running" {
+                    let _ = self.signal(c, 9);
+                }
+            }
+            for (_, c) in &found {
+                if c.row.state == "running" {
+                    lifecycle::wait_monitor(&c.row, Some(Duration::from_secs(30)));
+                }
+            }
+        }
+        let mut gone = Vec::new();
+        for (_, c) in &found {
+            let paths = self.container_paths(&c.row.id);
+            let _ = super::rootfs::unmount(&paths);
+            let _ = berth_runtime::oci::delete(
+                &lifecycle::runtime_of(&c.row),
+                &paths.runtime_root,
+                &c.row.id,
+            );
+            gone.push(c.row.id.clone());
+        }
+        let deleted = self.store.db_mut().write(|tx| {
+            for id in &gone {
+                rows::delete(tx, id)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = deleted {
+            let msg = e.to_string();
+            for (i, _) in &found {
+                out[*i].1 = Err(EngineError::InvalidArgument(msg.clone()));
+            }
+            return out;
+        }
+        for (_, c) in &found {
+            let paths = self.container_paths(&c.row.id);
+            let _ = std::fs::remove_dir_all(&paths.dir);
+            let _ = std::fs::remove_dir_all(&paths.run_dir);
+        }
+        out
     }
 
     /// Removes a container (`force`: kills it first).

@@ -64,12 +64,21 @@ pub fn kill(a: KillArgs) -> anyhow::Result<i32> {
 
 /// `rm`.
 pub fn rm(a: RmArgs) -> anyhow::Result<i32> {
-    if a.force && a.containers.len() > 1 {
-        engine()?.kill_for_removal(&a.containers);
+    let mut engine = engine()?;
+    let mut failed = false;
+    for (name, r) in engine.remove_containers(&a.containers, a.force) {
+        match r {
+            Ok(()) => println!("{name}"),
+            Err(e) => {
+                failed = true;
+                eprintln!("{}", crate::exit::message(&e.into()));
+            }
+        }
     }
-    each(&a.containers, |e, n| {
-        e.remove_container(n, a.force).map(|_| Some(n.to_string()))
-    })
+    if failed {
+        return Err(StatusError::error(1, ""));
+    }
+    Ok(0)
 }
 
 /// `wait`.
