@@ -120,6 +120,15 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
     let Ok(mut db) = open_db(&s.root) else {
         return false;
     };
+    if rows::get(db.conn(), &s.id)
+        .ok()
+        .flatten()
+        .is_some_and(|r| r.state == "removing")
+    {
+        // `rm -f` is removing it: nothing to record, the row is about to go.
+        let _ = rootfs::unmount(paths);
+        return false;
+    }
     if s.auto_remove {
         // `--rm` (never with a restart policy): the exit is not recorded, the container goes.
         let _ = remove_everything(&mut db, paths, &s.id, &rt);

@@ -224,7 +224,11 @@ impl Engine {
             let marked = self.store.db_mut().write(|tx| {
                 for id in &ids {
                     if let Some(mut r) = rows::get(tx, id)? {
+                        // "removing": the monitor's finisher then records nothing (the row
+                        // is about to go), which keeps 200 removals from queueing 200
+                        // write transactions.
                         r.manual_stop = true;
+                        r.state = "removing".into();
                         rows::update(tx, &r)?;
                     }
                 }
