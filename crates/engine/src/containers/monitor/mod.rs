@@ -334,6 +334,7 @@ impl Monitor {
             .map(super::health::Schedule::new);
         let mut checker: Option<i32> = None;
         let mut next_trim = Instant::now() + Duration::from_millis(500);
+        let mut trimmed = false;
         loop {
             if exit.is_none() {
                 if let Some(h) = &mut health {
@@ -352,22 +353,25 @@ impl Monitor {
                     return code;
                 }
             }
-            let timeout = if exit.is_some() {
-                rustix::fs::Timespec {
-                    tv_sec: 0,
-                    tv_nsec: 20_000_000,
-                }
+            // Sleep until something happens: no periodic wake-up for an idle container, so
+            // its monitor touches no memory. Timers: the drain after exit, the next health
+            // check, the next trim of resident pages after activity.
+            let now = Instant::now();
+            let wait = if exit.is_some() {
+                Some(Duration::from_millis(20))
             } else {
-                let wait = health
-                    .as_ref()
-                    .map(|h| h.until_due())
-                    .unwrap_or(Duration::from_secs(1))
-                    .clamp(Duration::from_millis(5), Duration::from_secs(1));
-                rustix::fs::Timespec {
-                    tv_sec: wait.as_secs() as i64,
-                    tv_nsec: wait.subsec_nanos() as i64,
+                let health_wait = health.as_ref().map(|h| h.until_due());
+                let trim_wait = (!trimmed).then(|| next_trim.saturating_duration_since(now));
+                match (health_wait, trim_wait) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
                 }
+                .map(|d| d.max(Duration::from_millis(5)))
             };
+            let timeout = wait.map(|d| rustix::fs::Timespec {
+                tv_sec: d.as_secs() as i64,
+                tv_nsec: d.subsec_nanos() as i64,
+            });
             let mut fds: Vec<PollFd<'_>> =
                 Vec::with_capacity(3 + pio.outputs.len() + self.clients.len());
             fds.push(PollFd::new(listener, PollFlags::IN));
@@ -382,12 +386,16 @@ impl Monitor {
                     fds.push(PollFd::new(fd, PollFlags::IN));
                 }
             }
-            let events = rustix::event::poll(&mut fds, Some(&timeout)).unwrap_or(1);
-            if events == 0 && Instant::now() >= next_trim {
-                // Idle: give back the code pages the first loop iterations, a burst of output
-                // or a client touched (first after a second, then every ten).
+            let events = rustix::event::poll(&mut fds, timeout.as_ref()).unwrap_or(1);
+            if events > 0 && trimmed {
+                // Activity: trim again once things are quiet for a while.
+                trimmed = false;
+                next_trim = Instant::now() + Duration::from_secs(5);
+            } else if events == 0 && !trimmed && Instant::now() >= next_trim {
+                // Idle: give back the code pages start-up, a burst of output or a client
+                // touched.
                 berth_sys::drop_clean_file_pages();
-                next_trim = Instant::now() + Duration::from_secs(10);
+                trimmed = true;
             }
             let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
             drop(fds);
