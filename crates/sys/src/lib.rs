@@ -96,8 +96,10 @@ pub fn recv_fd(sock: std::os::fd::BorrowedFd<'_>) -> io::Result<std::os::fd::Own
 /// and read-only data of the executable and its libraries) and asks the kernel to fault them
 /// back one page at a time (`MADV_RANDOM`: no fault-around). A long-lived, mostly idle
 /// process (the container monitor) calls it once its start-up is over, so its resident set
-/// holds only the pages its steady state touches. Mappings with any private dirty page
-/// (relocated read-only data) are left alone: dropping those would lose the relocations.
+/// holds only the pages its steady state touches. Mappings with any anonymous page (a
+/// copy-on-write copy, e.g. relocated read-only data) are left alone: dropping those would
+/// lose the relocations. (Page-cache pages not yet written back count as dirty in smaps but
+/// are still the file's content; they are dropped like clean ones.)
 /// Returns the bytes dropped.
 pub fn drop_clean_file_pages() -> usize {
     let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
@@ -108,7 +110,6 @@ pub fn drop_clean_file_pages() -> usize {
         end: usize,
         file: bool,
         writable: bool,
-        dirty: u64,
         anon: u64,
     }
     let mut maps: Vec<Map> = Vec::new();
@@ -127,7 +128,6 @@ pub fn drop_clean_file_pages() -> usize {
                     end,
                     file: inode != "0" && path.starts_with('/'),
                     writable: perms.as_bytes().get(1) == Some(&b'w'),
-                    dirty: 0,
                     anon: 0,
                 });
                 continue;
@@ -140,23 +140,18 @@ pub fn drop_clean_file_pages() -> usize {
                 .unwrap_or(0)
         };
         if let Some(m) = maps.last_mut() {
-            match first {
-                "Private_Dirty:" | "Shared_Dirty:" => m.dirty += value(),
-                "Anonymous:" => m.anon += value(),
-                _ => {}
+            if first == "Anonymous:" {
+                m.anon += value();
             }
         }
     }
     let mut total = 0;
-    for m in maps
-        .iter()
-        .filter(|m| m.file && !m.writable && m.dirty == 0 && m.anon == 0)
-    {
+    for m in maps.iter().filter(|m| m.file && !m.writable && m.anon == 0) {
         let addr = m.start as *mut std::ffi::c_void;
         let len = m.end - m.start;
         // SAFETY: [start, end) is a mapping of this process as the kernel lists it: mapped
-        // from a file, not writable, and with no dirty or anonymous (copy-on-write) page, so
-        // its content is exactly the file's. MADV_RANDOM only changes read-ahead, and
+        // from a file, not writable, and with no anonymous (copy-on-write) page, so its
+        // content is exactly the file's page cache. MADV_RANDOM only changes read-ahead, and
         // MADV_DONTNEED on such a mapping only unmaps pages that the next access reads back
         // from the page cache unchanged.
         unsafe {

@@ -335,6 +335,7 @@ impl Monitor {
         let mut checker: Option<i32> = None;
         let mut next_trim = Instant::now() + Duration::from_millis(500);
         let mut trimmed = false;
+        let mut last_events = 1;
         loop {
             if exit.is_none() {
                 if let Some(h) = &mut health {
@@ -386,16 +387,23 @@ impl Monitor {
                     fds.push(PollFd::new(fd, PollFlags::IN));
                 }
             }
+            if last_events == 0 && !trimmed && exit.is_none() && Instant::now() >= next_trim {
+                // Idle, about to sleep: give back the code pages start-up, a burst of output
+                // or a client touched (right before sleeping, so that little is touched again).
+                berth_sys::drop_clean_file_pages();
+                trimmed = true;
+            }
+            let timeout = if trimmed && timeout.is_some() && health.is_none() && exit.is_none() {
+                None
+            } else {
+                timeout
+            };
             let events = rustix::event::poll(&mut fds, timeout.as_ref()).unwrap_or(1);
+            last_events = events;
             if events > 0 && trimmed {
                 // Activity: trim again once things are quiet for a while.
                 trimmed = false;
                 next_trim = Instant::now() + Duration::from_secs(5);
-            } else if events == 0 && !trimmed && Instant::now() >= next_trim {
-                // Idle: give back the code pages start-up, a burst of output or a client
-                // touched.
-                berth_sys::drop_clean_file_pages();
-                trimmed = true;
             }
             let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
             drop(fds);
