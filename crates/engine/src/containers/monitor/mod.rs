@@ -393,7 +393,14 @@ impl Monitor {
                 berth_sys::drop_clean_file_pages();
                 trimmed = true;
             }
-            let timeout = if trimmed && timeout.is_some() && health.is_none() && exit.is_none() {
+            // Without a pidfd (kernels before 5.3) the exit is only seen by polling waitpid.
+            let timeout = if init_fd.is_none() && exit.is_none() {
+                let second = rustix::fs::Timespec {
+                    tv_sec: 1,
+                    tv_nsec: 0,
+                };
+                Some(timeout.map_or(second, |t| if t.tv_sec >= 1 { second } else { t }))
+            } else if trimmed && health.is_none() && exit.is_none() {
                 None
             } else {
                 timeout
