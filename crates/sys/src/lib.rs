@@ -145,15 +145,28 @@ pub fn drop_clean_file_pages() -> usize {
             }
         }
     }
-    let mut total = 0;
+    // Collect the ranges on the stack and free every allocation *before* dropping pages, so
+    // the allocator's code and data are not faulted back in right after.
+    let mut ranges = [(0usize, 0usize); 128];
+    let mut n = 0;
     for m in maps.iter().filter(|m| m.file && !m.writable && m.anon == 0) {
-        let addr = m.start as *mut std::ffi::c_void;
-        let len = m.end - m.start;
-        // SAFETY: [start, end) is a mapping of this process as the kernel lists it: mapped
-        // from a file, not writable, and with no anonymous (copy-on-write) page, so its
-        // content is exactly the file's page cache. MADV_RANDOM only changes read-ahead, and
-        // MADV_DONTNEED on such a mapping only unmaps pages that the next access reads back
-        // from the page cache unchanged.
+        if n == ranges.len() {
+            break;
+        }
+        ranges[n] = (m.start, m.end);
+        n += 1;
+    }
+    drop(maps);
+    drop(smaps);
+    let mut total = 0;
+    for &(start, end) in &ranges[..n] {
+        let addr = start as *mut std::ffi::c_void;
+        let len = end - start;
+        // SAFETY: [start, end) is a mapping of this process as the kernel listed it a moment
+        // ago (nothing unmaps in this single-threaded caller meanwhile): mapped from a file,
+        // not writable, and with no anonymous (copy-on-write) page, so its content is exactly
+        // the file's page cache. MADV_RANDOM only changes read-ahead, and MADV_DONTNEED on
+        // such a mapping only unmaps pages that the next access reads back unchanged.
         unsafe {
             let _ = rustix::mm::madvise(addr, len, rustix::mm::Advice::Random);
             if rustix::mm::madvise(addr, len, rustix::mm::Advice::LinuxDontNeed).is_ok() {
