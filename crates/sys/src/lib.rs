@@ -158,6 +158,13 @@ pub fn drop_clean_file_pages() -> usize {
     }
     drop(maps);
     drop(smaps);
+    // Give free heap pages (start-up's, and the smaps text just freed) back to the kernel.
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim has no preconditions; it only releases free memory of the
+    // allocator, which no live object uses.
+    unsafe {
+        nix::libc::malloc_trim(0);
+    }
     let mut total = 0;
     for &(start, end) in &ranges[..n] {
         let addr = start as *mut std::ffi::c_void;
