@@ -245,10 +245,13 @@ impl Engine {
                     let _ = self.signal(c, 9);
                 }
             }
-            for (_, c) in &found {
-                if c.row.state == "running" {
-                    lifecycle::wait_monitor(&c.row, Some(Duration::from_secs(30)));
-                }
+        }
+        // Wait for every monitor still at work, including those of containers another `rm`
+        // is removing: the monitor's finisher removes the cgroup, which needs the runtime
+        // state this removal deletes.
+        for (_, c) in &found {
+            if matches!(c.row.state.as_str(), "running" | "removing") {
+                lifecycle::wait_monitor(&c.row, Some(Duration::from_secs(30)));
             }
         }
         let mut gone = Vec::new();
