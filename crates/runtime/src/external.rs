@@ -75,6 +75,18 @@ fn last_log_error(log: &Path) -> String {
         .unwrap_or_else(|| text.lines().last().unwrap_or("failed").to_string())
 }
 
+/// Gives the runtime process the container's standard streams (`/dev/null` where unset):
+/// a runtime hands its own to the container process.
+fn set_stdio(cmd: &mut Command, stdio: Stdio) {
+    let or_null = |fd: Option<std::os::fd::OwnedFd>| {
+        fd.map(std::process::Stdio::from)
+            .unwrap_or_else(std::process::Stdio::null)
+    };
+    cmd.stdin(or_null(stdio.stdin))
+        .stdout(or_null(stdio.stdout))
+        .stderr(or_null(stdio.stderr));
+}
+
 /// `RUNTIME create` then `RUNTIME start`; returns the init's pid.
 pub fn create_and_start(
     bin: &Path,
@@ -105,25 +117,7 @@ pub fn create_and_start(
         cmd.arg("--console-socket").arg(c);
     }
     cmd.arg(id);
-    let null = || std::process::Stdio::null();
-    cmd.stdin(
-        stdio
-            .stdin
-            .map(std::process::Stdio::from)
-            .unwrap_or_else(null),
-    )
-    .stdout(
-        stdio
-            .stdout
-            .map(std::process::Stdio::from)
-            .unwrap_or_else(null),
-    )
-    .stderr(
-        stdio
-            .stderr
-            .map(std::process::Stdio::from)
-            .unwrap_or_else(null),
-    );
+    set_stdio(&mut cmd, stdio);
     let status = cmd.status().map_err(|e| RuntimeError::Runtime {
         op: "create",
         message: format!("{}: {e}", bin.display()),
@@ -195,25 +189,7 @@ pub fn exec(bin: &Path, root: &Path, id: &str, spec: ExecSpec, stdio: Stdio) -> 
         cmd.arg("--cap").arg(c);
     }
     cmd.arg(id).args(&spec.args);
-    let null = || std::process::Stdio::null();
-    cmd.stdin(
-        stdio
-            .stdin
-            .map(std::process::Stdio::from)
-            .unwrap_or_else(null),
-    )
-    .stdout(
-        stdio
-            .stdout
-            .map(std::process::Stdio::from)
-            .unwrap_or_else(null),
-    )
-    .stderr(
-        stdio
-            .stderr
-            .map(std::process::Stdio::from)
-            .unwrap_or_else(null),
-    );
+    set_stdio(&mut cmd, stdio);
     let child = cmd.spawn().map_err(|e| RuntimeError::Runtime {
         op: "exec",
         message: format!("{}: {e}", bin.display()),

@@ -220,15 +220,7 @@ pub fn create_and_start(
         .with_root_path(state_root)
         .map_err(|e| classify("create", &e))?
         .with_console_socket(console_socket);
-    if let Some(fd) = stdio.stdin {
-        builder = builder.with_stdin(fd);
-    }
-    if let Some(fd) = stdio.stdout {
-        builder = builder.with_stdout(fd);
-    }
-    if let Some(fd) = stdio.stderr {
-        builder = builder.with_stderr(fd);
-    }
+    builder = with_stdio(builder, stdio);
     let mut container = builder
         .as_init(bundle)
         .with_systemd(false)
@@ -245,6 +237,20 @@ pub fn create_and_start(
         .as_raw();
     container.start().map_err(|e| classify("start", &e))?;
     Ok(pid)
+}
+
+/// The container process's standard streams (unset ones are inherited).
+fn with_stdio(mut builder: ContainerBuilder, stdio: Stdio) -> ContainerBuilder {
+    if let Some(fd) = stdio.stdin {
+        builder = builder.with_stdin(fd);
+    }
+    if let Some(fd) = stdio.stdout {
+        builder = builder.with_stdout(fd);
+    }
+    if let Some(fd) = stdio.stderr {
+        builder = builder.with_stderr(fd);
+    }
+    builder
 }
 
 fn load(state_root: &Path, id: &str, op: &'static str) -> Result<Container> {
@@ -332,15 +338,7 @@ pub fn exec(
         .with_root_path(state_root)
         .map_err(|e| classify("exec", &e))?
         .with_console_socket(spec.console_socket.as_deref());
-    if let Some(fd) = stdio.stdin {
-        builder = builder.with_stdin(fd);
-    }
-    if let Some(fd) = stdio.stdout {
-        builder = builder.with_stdout(fd);
-    }
-    if let Some(fd) = stdio.stderr {
-        builder = builder.with_stderr(fd);
-    }
+    builder = with_stdio(builder, stdio);
     if let (Some(_), Some(bundle)) = (&spec.console_socket, &spec.bundle) {
         let path = terminal_process(bundle, &spec)?;
         let pid = builder

@@ -2,7 +2,8 @@
 //! its runtime state, read and changed in transactions.
 
 use berth_types::Digest;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::types::Value;
+use rusqlite::{params_from_iter, Connection, OptionalExtension, Row};
 
 /// One container as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -107,6 +108,31 @@ pub fn ids_by_prefix(conn: &Connection, prefix: &str) -> rusqlite::Result<Vec<St
         .collect()
 }
 
+/// The row's values in [`COLUMNS`] order, for `INSERT` and `UPDATE`.
+fn values(c: &ContainerRow) -> [Value; 19] {
+    [
+        c.id.clone().into(),
+        c.name.clone().into(),
+        c.image_id.clone().into(),
+        c.state.clone().into(),
+        c.created.into(),
+        c.config.clone().into(),
+        c.pid.into(),
+        (c.pid_start as i64).into(),
+        c.monitor_pid.into(),
+        (c.monitor_start as i64).into(),
+        c.boot_id.clone().into(),
+        c.started_at.into(),
+        c.finished_at.into(),
+        c.exit_code.into(),
+        c.error.clone().into(),
+        c.restart_count.into(),
+        c.oom_killed.into(),
+        c.manual_stop.into(),
+        c.health.clone().into(),
+    ]
+}
+
 /// Inserts a new container.
 pub fn insert(conn: &Connection, c: &ContainerRow) -> rusqlite::Result<()> {
     conn.execute(
@@ -114,27 +140,7 @@ pub fn insert(conn: &Connection, c: &ContainerRow) -> rusqlite::Result<()> {
             "INSERT INTO containers({COLUMNS}) VALUES \
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
         ),
-        params![
-            c.id,
-            c.name,
-            c.image_id,
-            c.state,
-            c.created,
-            c.config,
-            c.pid,
-            c.pid_start as i64,
-            c.monitor_pid,
-            c.monitor_start as i64,
-            c.boot_id,
-            c.started_at,
-            c.finished_at,
-            c.exit_code,
-            c.error,
-            c.restart_count,
-            c.oom_killed,
-            c.manual_stop,
-            c.health
-        ],
+        params_from_iter(values(c)),
     )?;
     Ok(())
 }
@@ -146,27 +152,7 @@ pub fn update(conn: &Connection, c: &ContainerRow) -> rusqlite::Result<bool> {
          pid = ?7, pid_start = ?8, monitor_pid = ?9, monitor_start = ?10, boot_id = ?11, \
          started_at = ?12, finished_at = ?13, exit_code = ?14, error = ?15, restart_count = ?16, \
          oom_killed = ?17, manual_stop = ?18, health = ?19 WHERE id = ?1",
-        params![
-            c.id,
-            c.name,
-            c.image_id,
-            c.state,
-            c.created,
-            c.config,
-            c.pid,
-            c.pid_start as i64,
-            c.monitor_pid,
-            c.monitor_start as i64,
-            c.boot_id,
-            c.started_at,
-            c.finished_at,
-            c.exit_code,
-            c.error,
-            c.restart_count,
-            c.oom_killed,
-            c.manual_stop,
-            c.health
-        ],
+        params_from_iter(values(c)),
     )?;
     Ok(n == 1)
 }
