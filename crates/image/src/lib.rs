@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod change;
+pub mod duration;
 pub mod history;
 pub mod reference;
 pub mod spec;

@@ -139,41 +139,7 @@ fn local(t: chrono::NaiveDateTime) -> Option<chrono::DateTime<chrono::Utc>> {
 
 /// Go's `time.ParseDuration` in nanoseconds (`300ms`, `-1.5h`, `2h45m`).
 fn go_duration_nanos(s: &str) -> Option<i64> {
-    let (neg, mut rest) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let num: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_end..];
-        total += num * unit;
-    }
-    let n = total as i64;
-    Some(if neg { -n } else { n })
+    berth_image::duration::parse_go_duration(s).ok()
 }
 
 /// Bytes of the files under `dir`, each inode counted once and directories not counted
