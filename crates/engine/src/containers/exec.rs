@@ -113,7 +113,7 @@ impl Engine {
         };
         // The new process inherits this one's dispositions: give it the defaults.
         berth_sys::default_signal_dispositions(true);
-        let rt = oci::Runtime::from_name(&c.doc.host_config.runtime);
+        let rt = c.runtime();
         oci::exec(&rt, &paths.runtime_root, &c.row.id, spec, stdio).map_err(|e| {
             let message = match e {
                 oci::RuntimeError::NotFound(_) | oci::RuntimeError::NotExecutable(_) => format!(

@@ -49,6 +49,11 @@ pub struct Container {
 }
 
 impl Container {
+    /// The OCI runtime it runs on (from its already parsed configuration).
+    pub fn runtime(&self) -> berth_runtime::oci::Runtime {
+        berth_runtime::oci::Runtime::from_name(&self.doc.host_config.runtime)
+    }
+
     /// The 12-hex short id.
     pub fn short_id(&self) -> &str {
         &self.row.id[..12.min(self.row.id.len())]

@@ -258,11 +258,7 @@ impl Engine {
         for (_, c) in &found {
             let paths = self.container_paths(&c.row.id);
             let _ = super::rootfs::unmount(&paths);
-            let _ = berth_runtime::oci::delete(
-                &lifecycle::runtime_of(&c.row),
-                &paths.runtime_root,
-                &c.row.id,
-            );
+            let _ = berth_runtime::oci::delete(&c.runtime(), &paths.runtime_root, &c.row.id);
             gone.push(c.row.id.clone());
         }
         let deleted = self.store.db_mut().write(|tx| {
@@ -317,7 +313,7 @@ impl Engine {
             lifecycle::wait_monitor(&c.row, Some(Duration::from_secs(30)));
         }
         let paths = self.container_paths(&c.row.id);
-        let rt = lifecycle::runtime_of(&c.row);
+        let rt = c.runtime();
         lifecycle::remove_everything(self.store.db_mut(), &paths, &c.row.id, &rt)
             .map_err(EngineError::InvalidArgument)
     }
@@ -376,11 +372,7 @@ impl Engine {
             }
         }
         let paths = self.container_paths(&c.row.id);
-        berth_runtime::oci::pause(
-            &lifecycle::runtime_of(&c.row),
-            &paths.runtime_root,
-            &c.row.id,
-        )?;
+        berth_runtime::oci::pause(&c.runtime(), &paths.runtime_root, &c.row.id)?;
         self.set_state(&c.row.id, "running", "paused")
     }
 
@@ -394,11 +386,7 @@ impl Engine {
             )));
         }
         let paths = self.container_paths(&c.row.id);
-        berth_runtime::oci::resume(
-            &lifecycle::runtime_of(&c.row),
-            &paths.runtime_root,
-            &c.row.id,
-        )?;
+        berth_runtime::oci::resume(&c.runtime(), &paths.runtime_root, &c.row.id)?;
         self.set_state(&c.row.id, "paused", "running")
     }
 
