@@ -310,6 +310,7 @@ mod tests {
     fn word(s: &str) -> String {
         let vars = [("A", "a"), ("E", ""), ("S", "x y")];
         let mut e = env(&vars);
+        #[allow(clippy::let_and_return)]
         let out = Lexer::default().word(s, &mut e).unwrap();
         out
     }
