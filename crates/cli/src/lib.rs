@@ -13,7 +13,7 @@ pub mod output;
 
 use clap::Parser;
 
-use args::{Cli, Command, ContainerCommand, ImageCommand};
+use args::{BuilderCommand, Cli, Command, ContainerCommand, ImageCommand};
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
@@ -126,5 +126,9 @@ fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
             container::commit::run(a)
         }
+        Command::Build(a)
+        | Command::Image(ImageCommand::Build(a))
+        | Command::Builder(BuilderCommand::Build(a)) => commands::build::run(a),
+        Command::Builder(BuilderCommand::Prune(a)) => commands::build::prune(a),
     }
 }

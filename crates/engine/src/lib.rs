@@ -8,6 +8,7 @@
 //! Errors are [`EngineError`], classified by [`berth_types::ErrorKind`] so each front end
 //! maps them to exit codes or HTTP statuses in one place.
 
+pub mod build;
 pub mod containers;
 pub mod error;
 pub mod images;

@@ -90,6 +90,15 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE containers ADD COLUMN manual_stop INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE containers ADD COLUMN health TEXT NOT NULL DEFAULT '';
     "#,
+    // build: the build cache (step key -> the image the step produced).
+    r#"
+    CREATE TABLE build_cache (
+        key         TEXT PRIMARY KEY,
+        image_id    TEXT NOT NULL,
+        created     INTEGER NOT NULL
+    );
+    CREATE INDEX build_cache_image ON build_cache(image_id);
+    "#,
 ];
 
 /// The open database.

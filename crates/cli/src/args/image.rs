@@ -25,6 +25,8 @@ pub enum ImageCommand {
     Inspect(ImageInspectArgs),
     /// Remove unused images
     Prune(ImagePruneArgs),
+    /// Build an image from a Dockerfile
+    Build(crate::args::BuildArgs),
 }
 
 /// `images` / `image ls`.

@@ -1,11 +1,13 @@
 //! clap definitions of every command, with Docker's flag names. No I/O here.
 
+pub mod build;
 pub mod container;
 pub mod container_opts;
 pub mod image;
 
 use clap::{Parser, Subcommand};
 
+pub use build::*;
 pub use container::*;
 pub use image::*;
 
@@ -104,6 +106,11 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Build an image from a Dockerfile
+    Build(BuildArgs),
+    /// Manage builds
+    #[command(subcommand)]
+    Builder(BuilderCommand),
 }
 
 /// `version`.

@@ -1,5 +1,6 @@
 //! One module per noun, one function per verb.
 
+pub mod build;
 pub mod container;
 pub mod image;
 pub mod version;

@@ -22,7 +22,8 @@ use crate::images::unpack::{commit_with_layers, LayerSource};
 use crate::{Engine, EngineError};
 
 /// The digest of an empty tar (two zero blocks): moby's `layer.EmptyLayer` diff id.
-const EMPTY_TAR: &str = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
+pub(crate) const EMPTY_TAR: &str =
+    "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
 
 /// Options of `commit`.
 #[derive(Debug, Clone, Default)]
@@ -39,7 +40,7 @@ pub struct CommitOptions {
     pub pause: bool,
 }
 
-fn fs_err(e: FsError) -> EngineError {
+pub(crate) fn fs_err(e: FsError) -> EngineError {
     match e {
         FsError::Engine(e) => e,
         FsError::Tar(e) => EngineError::Tar(e),

@@ -25,7 +25,7 @@ pub mod procs;
 pub mod prune;
 pub mod rootfs;
 pub mod signals;
-mod start;
+pub(crate) mod start;
 pub mod stats;
 pub mod top;
 pub mod userdb;

@@ -475,7 +475,7 @@ impl SecurityOpts {
 
 /// `mkdir -p` of an absolute path inside `root`, never leaving it (symlinks resolved in the
 /// root), as Docker creates a missing working directory.
-fn mkdir_in_root(root: &Path, path: &str) -> std::io::Result<()> {
+pub(crate) fn mkdir_in_root(root: &Path, path: &str) -> std::io::Result<()> {
     use rustix::fs::{Mode, OFlags, ResolveFlags};
     let rootfd = rustix::fs::open(
         root,
