@@ -114,3 +114,187 @@ fn seed_node_shape_dockerfile() {
     );
     b.clean();
 }
+
+#[test]
+fn metadata_instructions_reach_the_config() {
+    let b = B::new();
+    let ctx = b.ctx(&[(
+        "Dockerfile",
+        r#"# syntax=docker/dockerfile:1
+FROM busybox AS base
+MAINTAINER someone <a@b.c>
+ARG NAME=world
+ENV GREETING="hello ${NAME}" \
+    EMPTY= \
+    OTHER=${UNSET:-fallback}
+LABEL org.test.a="1 2" b=${NAME}
+WORKDIR /srv
+WORKDIR sub
+USER 1000:1000
+VOLUME ["/data", "/cache"]
+STOPSIGNAL SIGUSR1
+HEALTHCHECK --interval=5s --retries=2 CMD true
+ONBUILD USER 0
+ONBUILD RUN echo triggered > /onbuild.txt
+SHELL ["/bin/sh", "-c"]
+ENTRYPOINT ["/bin/echo", "ep"]
+CMD ["a", "b"]
+"#,
+    )]);
+    b.build(&ctx, &["-t", "meta"]);
+    let f = |t: &str| b.inspect("meta", t);
+    assert_eq!(f("{{json .Config.Env}}"), r#"["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","GREETING=hello world","EMPTY=","OTHER=fallback"]"#.replace("[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",", &format!("[{},", b.inspect("busybox", "{{range .Config.Env}}{{json .}}{{end}}"))));
+    assert_eq!(
+        f("{{index .Config.Labels \"org.test.a\"}} {{.Config.Labels.b}}"),
+        "1 2 world"
+    );
+    assert_eq!(
+        f("{{.Config.WorkingDir}} {{.Config.User}} {{.Config.StopSignal}}"),
+        "/srv/sub 1000:1000 SIGUSR1"
+    );
+    assert_eq!(f("{{json .Config.Volumes}}"), r#"{"/cache":{},"/data":{}}"#);
+    assert_eq!(f("{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}} {{.Config.Healthcheck.Retries}}"), r#"["CMD-SHELL","true"] 5000000000 2"#);
+    assert_eq!(
+        f("{{json .Config.OnBuild}}"),
+        r#"["USER 0","RUN echo triggered > /onbuild.txt"]"#
+    );
+    assert_eq!(
+        f("{{json .Config.Entrypoint}} {{json .Config.Cmd}}"),
+        r#"["/bin/echo","ep"] ["a","b"]"#
+    );
+    assert_eq!(f("{{json .Config.Shell}}"), r#"["/bin/sh","-c"]"#);
+    assert_eq!(f("{{.Author}}"), "someone <a@b.c>");
+    assert_eq!(b.out(&["meta"]), "ep a b\n");
+    // History: one entry per instruction, metadata steps with empty layers.
+    let h = b.ok(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        "meta",
+    ]);
+    assert!(
+        h.contains("ENV GREETING=hello world EMPTY= OTHER=fallback"),
+        "{h}"
+    );
+    assert!(h.contains("WORKDIR /srv/sub"), "{h}");
+    assert!(h.contains("CMD [\"a\" \"b\"]"), "{h}");
+    // ONBUILD triggers run in a child build, and are not inherited further.
+    let child = b.ctx(&[(
+        "Dockerfile",
+        "FROM meta\nENTRYPOINT []\nCMD [\"cat\", \"/onbuild.txt\"]\n",
+    )]);
+    let err = b.build(&child, &["-t", "child"]);
+    assert!(err.contains("DONE"), "{err}");
+    assert_eq!(b.out(&["child"]), "triggered\n");
+    assert_eq!(b.inspect("child", "{{json .Config.OnBuild}}"), "null");
+    b.clean();
+}
+
+#[test]
+fn run_forms_heredocs_shell_and_args() {
+    let b = B::new();
+    let ctx = b.ctx(&[(
+        "Dockerfile",
+        "FROM busybox\nARG V=default\nENV E=env\nRUN [\"/bin/sh\", \"-c\", \"echo exec:$E > /exec.txt\"]\nRUN echo \"shell:$V:$E\" > /shell.txt\nRUN <<EOF\necho line1 > /here.txt\necho line2 >> /here.txt\nEOF\nRUN cat <<'END' > /quoted.txt\n$NOT_EXPANDED\nEND\nSHELL [\"/bin/sh\", \"-e\", \"-c\"]\nRUN echo $0 $- > /shell2.txt\nCOPY <<EOF /inline.txt\nvalue=$E\nEOF\n",
+    )]);
+    b.build(&ctx, &["-t", "forms", "--build-arg", "V=given"]);
+    let cat = |p: &str| b.out(&["forms", "cat", p]);
+    assert_eq!(cat("/exec.txt"), "exec:env\n");
+    assert_eq!(cat("/shell.txt"), "shell:given:env\n");
+    assert_eq!(cat("/here.txt"), "line1\nline2\n");
+    assert_eq!(cat("/quoted.txt"), "$NOT_EXPANDED\n");
+    assert!(cat("/shell2.txt").contains('e'), "SHELL -e applies");
+    assert_eq!(cat("/inline.txt"), "value=env\n");
+    // Build args are not persisted in the image env.
+    assert!(!b.inspect("forms", "{{json .Config.Env}}").contains("V="));
+    let h = b.ok(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        "forms",
+    ]);
+    assert!(
+        h.contains("RUN |1 V=given /bin/sh -c echo \"shell:$V:$E\" > /shell.txt # buildkit"),
+        "{h}"
+    );
+    b.clean();
+}
+
+#[test]
+fn copy_and_add_semantics() {
+    let b = B::new();
+    let ctx = b.ctx(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nCOPY dir /d1\nCOPY dir/ /d2/\nCOPY a.txt b.txt /multi/\nCOPY *.txt /glob/\nCOPY a.txt /renamed.txt\nRUN mkdir /existing\nCOPY a.txt /existing\nCOPY --chown=1234:5678 --chmod=600 a.txt /owned.txt\nCOPY [\"with space.txt\", \"/sp/\"]\nADD arch.tar /x/\nWORKDIR /w\nCOPY a.txt rel/\n",
+        ),
+        ("dir/f1", "1"),
+        ("dir/sub/f2", "2"),
+        ("a.txt", "A"),
+        ("b.txt", "B"),
+        ("with space.txt", "S"),
+    ]);
+    // A tar for ADD to extract.
+    {
+        let f = std::fs::File::create(ctx.join("arch.tar")).unwrap();
+        let mut t = tar::Builder::new(f);
+        let mut h = tar::Header::new_gnu();
+        h.set_size(3);
+        h.set_mode(0o644);
+        h.set_cksum();
+        t.append_data(&mut h, "inside/x.txt", &b"tar"[..]).unwrap();
+        t.finish().unwrap();
+    }
+    b.build(&ctx, &["-t", "cp"]);
+    let sh = |s: &str| b.out(&["cp", "sh", "-c", s]);
+    assert_eq!(sh("ls /d1 /d2 | tr '\\n' ' '"), "/d1: f1 sub  /d2: f1 sub ");
+    assert_eq!(sh("cat /d1/sub/f2 /multi/a.txt /multi/b.txt"), "2AB");
+    assert_eq!(sh("ls /glob | tr '\\n' ' '"), "a.txt b.txt with space.txt ");
+    assert_eq!(sh("cat /renamed.txt /existing/a.txt"), "AA");
+    assert_eq!(
+        sh("stat -c '%u:%g %a' /owned.txt /a.txt 2>/dev/null; true"),
+        "1234:5678 600\n"
+    );
+    assert_eq!(sh("stat -c '%u:%g' /d1/f1"), "0:0\n");
+    assert_eq!(
+        sh("cat '/sp/with space.txt' /x/inside/x.txt /w/rel/a.txt"),
+        "StarA"
+    );
+    b.clean();
+}
+
+#[test]
+fn hostile_context_symlinks_stay_inside() {
+    let b = B::new();
+    let ctx = b.ctx(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nCOPY link /got-link\nCOPY abs /got-abs\nCOPY d /got-d/\n",
+        ),
+        ("etc/passwd", "context's own passwd\n"),
+        ("d/plain", "p"),
+    ]);
+    std::os::unix::fs::symlink("../../../../../etc/passwd", ctx.join("link")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", ctx.join("abs")).unwrap();
+    std::os::unix::fs::symlink("/etc/shadow", ctx.join("d/inner")).unwrap();
+    b.build(&ctx, &["-t", "hostile"]);
+    // Source symlinks resolve inside the context; symlinks in copied dirs stay symlinks.
+    assert_eq!(
+        b.out(&["hostile", "cat", "/got-link", "/got-abs"]),
+        "context's own passwd\ncontext's own passwd\n"
+    );
+    assert_eq!(
+        b.out(&["hostile", "readlink", "/got-d/inner"]),
+        "/etc/shadow\n"
+    );
+    let bad = b.ctx(&[("Dockerfile", "FROM busybox\nCOPY ../x /x\n")]);
+    let err = b.build_fails(&bad, &["-t", "escape"]);
+    assert!(
+        err.contains("Dockerfile:2") && err.contains("outside the build context"),
+        "{err}"
+    );
+    b.fails_with(&["image", "inspect", "escape"], 1);
+    b.clean();
+}
