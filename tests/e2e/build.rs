@@ -298,3 +298,355 @@ fn hostile_context_symlinks_stay_inside() {
     b.fails_with(&["image", "inspect", "escape"], 1);
     b.clean();
 }
+
+#[test]
+fn multi_stage_target_and_copy_from() {
+    let b = B::new();
+    let ctx = b.ctx(&[(
+        "Dockerfile",
+        "ARG BASE=busybox\nFROM ${BASE} AS one\nRUN echo one > /one.txt\n\nFROM $BASE AS two\nRUN echo two > /two.txt\n\nFROM busybox AS broken\nRUN false\n\nFROM one AS final\nCOPY --from=two /two.txt /from-two.txt\nCOPY --from=0 /one.txt /from-zero.txt\nCOPY --from=busybox /bin/busybox /bb\nCMD [\"cat\", \"/one.txt\", \"/from-two.txt\", \"/from-zero.txt\"]\n",
+    )]);
+    // The unused `broken` stage is never built.
+    let err = b.build(&ctx, &["-t", "ms"]);
+    assert!(!err.contains("RUN false"), "{err}");
+    assert!(err.contains("[one 2/2] RUN echo one"), "{err}");
+    assert_eq!(b.out(&["ms"]), "one\ntwo\none\n");
+    assert_eq!(b.out(&["ms", "ls", "/bb"]), "/bb\n");
+    // --target stops at that stage.
+    b.build(&ctx, &["-t", "ms-two", "--target", "two"]);
+    assert_eq!(b.out(&["ms-two", "cat", "/two.txt"]), "two\n");
+    b.fails_with(
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "ms-two",
+            "cat",
+            "/one.txt",
+        ],
+        1,
+    );
+    // A missing target or stage is an error.
+    let err = b.build_fails(&ctx, &["-t", "nope", "--target", "nosuch"]);
+    assert!(
+        err.contains("target stage \"nosuch\" could not be found"),
+        "{err}"
+    );
+    let bad = b.ctx(&[(
+        "Dockerfile",
+        "FROM busybox\nCOPY --from=nosuchstage /x /x\n",
+    )]);
+    let err = b.build_fails(&bad, &["-t", "nope"]);
+    assert!(
+        err.contains("Dockerfile:2") && err.contains("nosuchstage"),
+        "{err}"
+    );
+    b.fails_with(&["image", "inspect", "nope"], 1);
+    b.clean();
+}
+
+#[test]
+fn cache_hits_misses_and_no_cache() {
+    let b = B::new();
+    let ctx = b.ctx(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nARG A=1\nCOPY first.txt /first.txt\nRUN echo $A > /a.txt\nCOPY second.txt /second.txt\nRUN cat /second.txt > /copy.txt\nCMD [\"cat\", \"/copy.txt\"]\n",
+        ),
+        ("first.txt", "1"),
+        ("second.txt", "v1"),
+    ]);
+    b.build(&ctx, &["-t", "c"]);
+    let id1 = b.inspect("c", "{{.Id}}");
+    // Fully cached: every step CACHED, same image id.
+    let err = b.build(&ctx, &["-t", "c"]);
+    assert_eq!(err.matches("CACHED").count(), 4, "{err}");
+    assert_eq!(b.inspect("c", "{{.Id}}"), id1);
+    // Touching a file's time alone changes nothing (Docker hashes content, not times).
+    let f = std::fs::File::options()
+        .write(true)
+        .open(ctx.join("second.txt"))
+        .unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(60))
+        .unwrap();
+    drop(f);
+    let err = b.build(&ctx, &["-t", "c"]);
+    assert_eq!(err.matches("CACHED").count(), 4, "{err}");
+    // Changing the second file's content rebuilds from its COPY on.
+    std::fs::write(ctx.join("second.txt"), "v2").unwrap();
+    let err = b.build(&ctx, &["-t", "c"]);
+    assert_eq!(err.matches("CACHED").count(), 2, "{err}");
+    assert!(
+        err.contains("[5/5] RUN cat /second.txt > /copy.txt\n#"),
+        "{err}"
+    );
+    assert_eq!(b.out(&["c"]), "v2");
+    assert_ne!(b.inspect("c", "{{.Id}}"), id1);
+    // A build arg the RUN sees is part of its key.
+    let err = b.build(&ctx, &["-t", "c", "--build-arg", "A=2"]);
+    assert_eq!(err.matches("CACHED").count(), 1, "{err}");
+    assert_eq!(b.out(&["c", "cat", "/a.txt"]), "2\n");
+    // --no-cache uses nothing.
+    let err = b.build(&ctx, &["-t", "c", "--no-cache"]);
+    assert_eq!(err.matches("CACHED").count(), 0, "{err}");
+    // builder prune forgets the cache.
+    let out = b.ok(&["builder", "prune", "-f"]);
+    assert!(out.starts_with("Total reclaimed space:"), "{out}");
+    let err = b.build(&ctx, &["-t", "c2"]);
+    assert_eq!(err.matches("CACHED").count(), 0, "{err}");
+    b.clean();
+}
+
+#[test]
+fn build_args_scoping() {
+    let b = B::new();
+    let ctx = b.ctx(&[(
+        "Dockerfile",
+        "ARG META=meta-default\nARG TAG=latest\nFROM busybox:${TAG}\nRUN echo \"meta=[$META]\" > /m1.txt\nARG META\nARG LOCAL=local-default\nRUN echo \"meta=[$META] local=[$LOCAL]\" > /m2.txt\nENV LOCAL=from-env\nRUN echo \"local=[$LOCAL]\" > /m3.txt\n",
+    )]);
+    let o = b
+        .cmd(&[
+            "build",
+            "--network",
+            "none",
+            "-t",
+            "args",
+            "--build-arg",
+            "LOCAL=given",
+            "--build-arg",
+            "UNUSED=x",
+            &ctx.display().to_string(),
+        ])
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert!(
+        o.stderr
+            .contains("[Warning] One or more build-args [UNUSED] were not consumed"),
+        "{o}"
+    );
+    let cat = |p: &str| b.out(&["args", "cat", p]);
+    assert_eq!(
+        cat("/m1.txt"),
+        "meta=[]\n",
+        "meta ARGs are not visible until redeclared"
+    );
+    assert_eq!(cat("/m2.txt"), "meta=[meta-default] local=[given]\n");
+    assert_eq!(cat("/m3.txt"), "local=[from-env]\n", "ENV wins over ARG");
+    b.clean();
+}
+
+#[test]
+fn dockerignore_rules() {
+    let b = B::new();
+    let ctx = b.ctx(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nCOPY . /ctx/\nRUN find /ctx | sort > /list.txt\n",
+        ),
+        (
+            ".dockerignore",
+            "# comment\n*.log\n!keep.log\nnode_modules\n**/secret*\nDockerfile\n",
+        ),
+        ("a.log", "x"),
+        ("keep.log", "x"),
+        ("node_modules/m/index.js", "x"),
+        ("src/app.js", "x"),
+        ("src/deep/secret.key", "x"),
+    ]);
+    b.build(&ctx, &["-t", "ign"]);
+    assert_eq!(
+        b.out(&["ign", "cat", "/list.txt"]),
+        "/ctx\n/ctx/.dockerignore\n/ctx/keep.log\n/ctx/src\n/ctx/src/app.js\n/ctx/src/deep\n"
+    );
+    // An ignored file is not in the context: COPY of it fails.
+    let bad = b.ctx(&[
+        ("Dockerfile", "FROM busybox\nCOPY a.log /\n"),
+        (".dockerignore", "*.log\n"),
+        ("a.log", "x"),
+    ]);
+    let err = b.build_fails(&bad, &[]);
+    assert!(
+        err.contains("Dockerfile:2") && err.contains("not found"),
+        "{err}"
+    );
+    b.clean();
+}
+
+#[test]
+fn contexts_from_tar_stdin_and_flags() {
+    let b = B::new();
+    let ctx = b.ctx(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nCOPY hello.txt /\nCMD [\"cat\", \"/hello.txt\"]\n",
+        ),
+        (
+            "other.Dockerfile",
+            "FROM busybox\nCOPY hello.txt /other.txt\nCMD [\"cat\", \"/other.txt\"]\n",
+        ),
+        ("hello.txt", "hello\n"),
+    ]);
+    // A tar file as the context, and the same tar on stdin (gzip).
+    let tar_path = b.scratch().join("ctx.tar");
+    {
+        let f = std::fs::File::create(&tar_path).unwrap();
+        let mut t = tar::Builder::new(f);
+        t.append_dir_all(".", &ctx).unwrap();
+        t.finish().unwrap();
+    }
+    b.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "fromtar",
+        &tar_path.display().to_string(),
+    ]);
+    assert_eq!(b.out(&["fromtar"]), "hello\n");
+    let gz = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut e, &std::fs::read(&tar_path).unwrap()).unwrap();
+        e.finish().unwrap()
+    };
+    let out = b
+        .cmd(&[
+            "build",
+            "-q",
+            "-t",
+            "fromstdin",
+            "-f",
+            "other.Dockerfile",
+            "-",
+        ])
+        .stdin(gz)
+        .ok();
+    assert!(
+        out.trim().starts_with("sha256:") && out.lines().count() == 1,
+        "-q prints only the id: {out:?}"
+    );
+    assert_eq!(b.out(&["fromstdin"]), "hello\n");
+    assert_eq!(b.inspect("fromstdin", "{{.Id}}"), out.trim());
+    // A plain Dockerfile on stdin: no context.
+    b.cmd(&["build", "-t", "plain", "-"])
+        .stdin("FROM busybox\nENV X=1\n")
+        .ok();
+    assert!(b.inspect("plain", "{{json .Config.Env}}").contains("X=1"));
+    // -f - with a directory context; several tags, labels, iidfile.
+    let iid = b.scratch().join("iid");
+    b.cmd(&[
+        "build",
+        "-f",
+        "-",
+        "-t",
+        "t1",
+        "-t",
+        "t2:v2",
+        "--label",
+        "l=v",
+        "--iidfile",
+        &iid.display().to_string(),
+        &ctx.display().to_string(),
+    ])
+    .stdin("FROM busybox\nCOPY hello.txt /x\n")
+    .ok();
+    let id = b.inspect("t1", "{{.Id}}");
+    assert_eq!(b.inspect("t2:v2", "{{.Id}}"), id);
+    assert_eq!(std::fs::read_to_string(&iid).unwrap(), id);
+    assert_eq!(b.inspect("t1", "{{.Config.Labels.l}}"), "v");
+    // image build is the same command.
+    b.ok(&[
+        "image",
+        "build",
+        "-q",
+        "-t",
+        "ib",
+        &ctx.display().to_string(),
+    ]);
+    b.ok(&["image", "inspect", "ib"]);
+    b.clean();
+}
+
+#[test]
+fn failures_leave_nothing_behind() {
+    let b = B::new();
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "FROM busybox\nRUN true\nBOGUS thing\n",
+            "Dockerfile:3",
+            "unknown instruction: BOGUS",
+        ),
+        (
+            "FROM busybox\nRUN true\nRUN false\nRUN true\n",
+            "Dockerfile:3",
+            "process \"/bin/sh -c false\" did not complete successfully: exit code: 1",
+        ),
+        (
+            "FROM busybox\nCOPY missing.txt /\n",
+            "Dockerfile:2",
+            "\"/missing.txt\": not found",
+        ),
+        (
+            "FROM busybox\nCOPY ../outside /\n",
+            "Dockerfile:2",
+            "forbidden path outside the build context: ../outside",
+        ),
+        ("FROM nosuchimage:1\n", "Dockerfile:1", "nosuchimage"),
+        (
+            "FROM busybox\nCOPY --bogus=1 a b\n",
+            "Dockerfile:2",
+            "unknown flag: bogus",
+        ),
+        (
+            "FROM busybox\nADD http://127.0.0.1:9/file /f\n",
+            "Dockerfile:2",
+            "http://127.0.0.1:9/file",
+        ),
+    ];
+    for (df, line, msg) in cases {
+        let ctx = b.ctx(&[("Dockerfile", df)]);
+        let err = b.build_fails(&ctx, &["-t", "broken"]);
+        assert!(err.contains(line), "{df}: {err}");
+        assert!(err.contains(msg), "{df}: {err}");
+        assert!(err.contains("ERROR: "), "{df}: {err}");
+        b.fails_with(&["image", "inspect", "broken"], 1);
+    }
+    // Bad flags: Docker's usage error.
+    let ctx = b.ctx(&[("Dockerfile", "FROM busybox\n")]);
+    let err = b.fails_with(&["build", "--bogus", &ctx.display().to_string()], 125);
+    assert!(err.contains("unknown flag: --bogus"), "{err}");
+    let err = b.fails_with(
+        &["build", "--progress", "fancy", &ctx.display().to_string()],
+        1,
+    );
+    assert!(err.contains("progress"), "{err}");
+    let err = b.fails_with(&["build", "-t", "Bad:Name", &ctx.display().to_string()], 1);
+    assert!(err.contains("invalid reference format"), "{err}");
+    b.clean();
+}
+
+#[test]
+fn interrupt_removes_the_step_container() {
+    let b = B::new();
+    let ctx = b.ctx(&[("Dockerfile", "FROM busybox\nRUN sleep 60\n")]);
+    let child = b.spawn(&[
+        "build",
+        "--network",
+        "none",
+        "-t",
+        "intr",
+        &ctx.display().to_string(),
+    ]);
+    let pid = child.id() as i32;
+    assert!(
+        crate::support::containers::wait_until(std::time::Duration::from_secs(30), || !b
+            .ok(&["ps", "-q"])
+            .is_empty()),
+        "the RUN container never started"
+    );
+    crate::support::containers::signal(pid, rustix::process::Signal::INT);
+    let o = crate::support::wait_timeout(child, std::time::Duration::from_secs(30))
+        .expect("build ended");
+    assert_ne!(o.code, 0, "{o}");
+    b.fails_with(&["image", "inspect", "intr"], 1);
+    b.clean();
+}

@@ -844,8 +844,10 @@ impl<'b> Runner<'_, 'b> {
                         // A redeclared meta ARG takes the meta value.
                         (None, None) => lookup_pairs(&self.sh.meta, k),
                     };
-                    shown.push(match &value {
-                        Some(v) => format!("{k}={v}"),
+                    // History and key hold the declaration, not the value: a value only
+                    // matters to the steps that use it (RUN keys carry the args they see).
+                    shown.push(match default {
+                        Some(d) => format!("{k}={d}"),
                         None => k.clone(),
                     });
                     self.st.args.retain(|(n, _)| n != k);
