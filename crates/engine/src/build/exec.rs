@@ -678,7 +678,6 @@ fn run_stage(engine: &mut Engine, sh: &Shared<'_>, idx: usize) -> Result<(), Bui
                     ),
                     _ => e.to_string(),
                 };
-                v_err(&e);
                 step_err(&from_cmd, e.kind(), msg)
             })?;
         r.e.state_from_image(&mut r.st, &id)
@@ -763,8 +762,6 @@ fn run_stage(engine: &mut Engine, sh: &Shared<'_>, idx: usize) -> Result<(), Bui
     }
     Ok(())
 }
-
-fn v_err(_e: &EngineError) {}
 
 impl<'b> Runner<'_, 'b> {
     fn vertex(&mut self, what: &str) -> Vertex<'b> {
@@ -1195,10 +1192,13 @@ impl<'b> Runner<'_, 'b> {
                 ..Default::default()
             },
         };
-        let id = self.e.create_container(req).map_err(|e| {
-            v_err(&e);
-            engine_step_err(c, e)
-        })?;
+        let id = match self.e.create_container(req) {
+            Ok(id) => id,
+            Err(e) => {
+                v.error(&e.to_string());
+                return Err(engine_step_err(c, e));
+            }
+        };
         let result = self.run_container(&id, &mut v);
         let result = match result {
             Ok(0) => {
@@ -1327,8 +1327,8 @@ impl<'b> Runner<'_, 'b> {
 
     fn copy(&mut self, c: &Command, spec: &CopySpec) -> Result<(), BuildError> {
         let kw = if spec.add { "ADD" } else { "COPY" };
-        let mut v = self.vertex(&c.text);
-        match self.copy_inner(c, spec, kw, &mut v) {
+        let v = self.vertex(&c.text);
+        match self.copy_inner(c, spec, kw) {
             Ok(true) => {
                 v.cached();
                 Ok(())
@@ -1345,13 +1345,7 @@ impl<'b> Runner<'_, 'b> {
     }
 
     /// Returns whether the step was cached.
-    fn copy_inner(
-        &mut self,
-        c: &Command,
-        spec: &CopySpec,
-        kw: &str,
-        _v: &mut Vertex<'_>,
-    ) -> Result<bool, BuildError> {
+    fn copy_inner(&mut self, c: &Command, spec: &CopySpec, kw: &str) -> Result<bool, BuildError> {
         let fail = |m: String| step_err(c, ErrorKind::InvalidArgument, m);
         let failed = |m: String| step_err(c, ErrorKind::NotFound, m);
         // Expand.
