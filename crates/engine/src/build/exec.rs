@@ -983,16 +983,7 @@ impl<'b> Runner<'_, 'b> {
                 } else {
                     clean(&format!("{}/{w}", if cur.is_empty() { "/" } else { &cur }))
                 };
-                let v = self.vertex(&c.text);
-                self.st.config().working_dir = dir.clone();
-                let text = format!("WORKDIR {dir}");
-                self.st.rekey(&[&text]);
-                self.st.history(text, true);
-                if self.cached {
-                    v.cached();
-                } else {
-                    v.done();
-                }
+                self.workdir(c, &dir)?;
             }
             Instruction::User(u) => {
                 let u = self.word(c, u)?;
@@ -1076,6 +1067,44 @@ impl<'b> Runner<'_, 'b> {
             Instruction::Run { cmd, network } => self.run(c, cmd, network.as_deref())?,
             Instruction::Copy(spec) => self.copy(c, spec)?,
         }
+        Ok(())
+    }
+
+    /// `WORKDIR`: sets the directory and, as BuildKit does, creates it in a layer of its
+    /// own when it does not exist yet (an empty layer when it does).
+    fn workdir(&mut self, c: &Command, dir: &str) -> Result<(), BuildError> {
+        let v = self.vertex(&c.text);
+        self.st.config().working_dir = dir.to_string();
+        let text = format!("WORKDIR {dir}");
+        let mut kb = KeyBuilder::new(&self.st.key);
+        kb.field(&text);
+        let key = kb.finish();
+        if self.cache_hit(&key).map_err(|e| engine_step_err(c, e))? {
+            v.cached();
+            return Ok(());
+        }
+        self.cached = false;
+        let made = (|| -> Result<Option<LayerSource>, EngineError> {
+            let image = self.ensure_image()?;
+            let mount = TempMount::new(self.e, &self.sh.scratch_dir, Some(&image))?;
+            crate::containers::start::mkdir_in_root(&mount.paths.merged, dir)
+                .map_err(crate::error::io_err(&mount.paths.merged))?;
+            mount.unmount()?;
+            self.pack_layer(&mount.paths.upper, &mount.lowers)
+        })();
+        let layer = match made {
+            Ok(l) => l,
+            Err(e) => {
+                v.error(&e.to_string());
+                return Err(engine_step_err(c, e));
+            }
+        };
+        self.st.history(text, layer.is_none());
+        self.e
+            .commit_state(&mut self.st, layer, &key)
+            .map_err(|e| engine_step_err(c, e))?;
+        self.st.key = key;
+        v.done();
         Ok(())
     }
 
