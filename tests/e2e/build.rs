@@ -112,6 +112,25 @@ fn seed_node_shape_dockerfile() {
         ),
         "/app {\"3000/tcp\":{}}"
     );
+    // Intermediate images are hidden from `images`, shown by `images -a`.
+    assert_eq!(
+        b.ok(&["images", "-q"]).lines().count(),
+        2,
+        "busybox and seed"
+    );
+    assert!(b.ok(&["images", "-aq"]).lines().count() > 2);
+    // WORKDIR makes its directory even when nothing else writes there.
+    let w = b.ctx(&[(
+        "Dockerfile",
+        "FROM busybox\nWORKDIR /made/deep\nCMD [\"pwd\"]\n",
+    )]);
+    b.build(&w, &["-t", "wd"]);
+    assert_eq!(b.out(&["wd"]), "/made/deep\n");
+    let h = b.ok(&["history", "--format", "{{.CreatedBy}}|{{.Size}}", "wd"]);
+    assert!(
+        h.starts_with("CMD [\"pwd\"]|0B\nWORKDIR /made/deep|"),
+        "{h}"
+    );
     b.clean();
 }
 
@@ -600,6 +619,21 @@ fn failures_leave_nothing_behind() {
             "FROM busybox\nADD http://127.0.0.1:9/file /f\n",
             "Dockerfile:2",
             "http://127.0.0.1:9/file",
+        ),
+        (
+            "FROM busybox\nCOPY Dockerfile Dockerfile /notadir\n",
+            "Dockerfile:2",
+            "the destination must be a directory and end with a /",
+        ),
+        (
+            "FROM busybox\nRUN --mount=type=cache,target=/x true\n",
+            "Dockerfile:2",
+            "not supported",
+        ),
+        (
+            "FROM busybox\nEXPOSE 80/bogus\n",
+            "Dockerfile:2",
+            "invalid proto: bogus",
         ),
     ];
     for (df, line, msg) in cases {
