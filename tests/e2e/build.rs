@@ -422,7 +422,7 @@ fn build_args_scoping() {
     let b = B::new();
     let ctx = b.ctx(&[(
         "Dockerfile",
-        "ARG META=meta-default\nARG TAG=latest\nFROM busybox:${TAG}\nRUN echo \"meta=[$META]\" > /m1.txt\nARG META\nARG LOCAL=local-default\nRUN echo \"meta=[$META] local=[$LOCAL]\" > /m2.txt\nENV LOCAL=from-env\nRUN echo \"local=[$LOCAL]\" > /m3.txt\n",
+        "ARG META=meta-default\nARG TAG=latest\nFROM busybox:${TAG}\nRUN echo \"meta=[$META]\" > /m1.txt\nARG META\nARG LOCAL=local-default\nRUN echo \"meta=[$META] local=[$LOCAL]\" > /m2.txt\nENV LOCAL=from-env\nRUN echo \"local=[$LOCAL]\" > /m3.txt\nARG TARGETARCH\nRUN echo \"arch=$TARGETARCH proxy=$HTTP_PROXY\" > /m4.txt\n",
     )]);
     let o = b
         .cmd(&[
@@ -435,6 +435,8 @@ fn build_args_scoping() {
             "LOCAL=given",
             "--build-arg",
             "UNUSED=x",
+            "--build-arg",
+            "HTTP_PROXY=http://proxy:3128",
             &ctx.display().to_string(),
         ])
         .run();
@@ -452,6 +454,27 @@ fn build_args_scoping() {
     );
     assert_eq!(cat("/m2.txt"), "meta=[meta-default] local=[given]\n");
     assert_eq!(cat("/m3.txt"), "local=[from-env]\n", "ENV wins over ARG");
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        a => a,
+    };
+    assert_eq!(
+        cat("/m4.txt"),
+        format!("arch={arch} proxy=http://proxy:3128\n"),
+        "platform args and proxy args need no value"
+    );
+    let h = b.ok(&[
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        "args",
+    ]);
+    assert!(
+        !h.contains("proxy:3128"),
+        "proxy args stay out of history: {h}"
+    );
     b.clean();
 }
 

@@ -256,7 +256,7 @@ pub(super) fn build(
         meta.push((k.clone(), value));
     }
     let base_of = |i: usize| -> String {
-        let mut look = |n: &str| lookup_pairs(&meta, n);
+        let mut look = |n: &str| meta_value(&meta, n);
         lexer
             .word(&df.stages[i].base, &mut look)
             .unwrap_or_else(|_| df.stages[i].base.clone())
@@ -366,6 +366,28 @@ pub(super) fn build(
         id: final_image,
         tags: applied,
     })
+}
+
+/// BuildKit's automatic platform args (`TARGETARCH`, `BUILDPLATFORM`, …): global, so usable
+/// in `FROM` and, once declared with `ARG NAME`, in a stage.
+fn platform_arg(name: &str) -> Option<String> {
+    let arch = host_arch();
+    let platform = format!("linux/{arch}");
+    Some(match name {
+        "TARGETPLATFORM" | "BUILDPLATFORM" => platform,
+        "TARGETOS" | "BUILDOS" => "linux".into(),
+        "TARGETARCH" | "BUILDARCH" => arch.into(),
+        "TARGETVARIANT" | "BUILDVARIANT" => String::new(),
+        _ => return None,
+    })
+}
+
+/// A meta ARG's value (build arg, default, or automatic platform arg).
+fn meta_value(meta: &[(String, Option<String>)], name: &str) -> Option<String> {
+    match meta.iter().rev().find(|(k, _)| k == name) {
+        Some((_, v)) => v.clone(),
+        None => platform_arg(name),
+    }
 }
 
 fn lookup_pairs(pairs: &[(String, Option<String>)], name: &str) -> Option<String> {
@@ -633,7 +655,7 @@ fn run_stage(engine: &mut Engine, sh: &Shared<'_>, idx: usize) -> Result<(), Bui
         text: stage.text.clone(),
     };
     let base = {
-        let mut look = |n: &str| lookup_pairs(&sh.meta, n);
+        let mut look = |n: &str| meta_value(&sh.meta, n);
         sh.lexer
             .word(&stage.base, &mut look)
             .map_err(|e| step_err(&from_cmd, ErrorKind::InvalidArgument, e.0))?
@@ -839,7 +861,7 @@ impl<'b> Runner<'_, 'b> {
                         (Some(v), _) => Some(v),
                         (None, Some(d)) => Some(self.word(c, d)?),
                         // A redeclared meta ARG takes the meta value.
-                        (None, None) => lookup_pairs(&self.sh.meta, k),
+                        (None, None) => meta_value(&self.sh.meta, k),
                     };
                     // History and key hold the declaration, not the value: a value only
                     // matters to the steps that use it (RUN keys carry the args they see).
@@ -1176,8 +1198,17 @@ impl<'b> Runner<'_, 'b> {
         kb.field("RUN")
             .field(&serde_json::to_string(&argv).unwrap_or_default());
         kb.field(&network);
-        for a in &args {
+        // Proxy args stay out of the key and history (Docker's rule), not out of the env.
+        for a in &user_args {
             kb.field(a);
+        }
+        let mut args = args.clone();
+        for (k, v) in &self.sh.opts.build_args {
+            if PROXY_ARGS.contains(&k.as_str())
+                && !args.iter().any(|a| a.split('=').next() == Some(k.as_str()))
+            {
+                args.push(format!("{k}={v}"));
+            }
         }
         let key = kb.finish();
         let what = match cmd {
