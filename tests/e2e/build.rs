@@ -705,5 +705,36 @@ fn interrupt_removes_the_step_container() {
         .expect("build ended");
     assert_ne!(o.code, 0, "{o}");
     b.fails_with(&["image", "inspect", "intr"], 1);
+    assert_eq!(b.ok(&["ps", "-aq"]), "", "the step container was removed");
+    // A build killed outright leaves its step container; the next build removes it.
+    let child = b.spawn(&[
+        "build",
+        "--network",
+        "none",
+        "-t",
+        "killed",
+        &ctx.display().to_string(),
+    ]);
+    let pid = child.id() as i32;
+    assert!(
+        crate::support::containers::wait_until(std::time::Duration::from_secs(30), || !b
+            .ok(&["ps", "-q"])
+            .is_empty()),
+        "the RUN container never started"
+    );
+    crate::support::containers::kill9(pid);
+    let _ = crate::support::wait_timeout(child, std::time::Duration::from_secs(30));
+    assert_ne!(
+        b.ok(&["ps", "-aq"]),
+        "",
+        "SIGKILL leaves the step container"
+    );
+    let ok = b.ctx(&[("Dockerfile", "FROM busybox\nENV A=1\n")]);
+    b.build(&ok, &["-t", "after"]);
+    assert_eq!(
+        b.ok(&["ps", "-aq"]),
+        "",
+        "the orphaned step container was removed"
+    );
     b.clean();
 }

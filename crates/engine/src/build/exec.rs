@@ -41,6 +41,32 @@ const PROXY_ARGS: [&str; 8] = [
 // ------------------------------------------------------------------------------------------
 // Interruption
 
+/// The label on `RUN` containers: the pid of the berth process that runs the build.
+const BUILDER_LABEL: &str = "berth.build.pid";
+
+/// Removes `RUN` containers left by builds whose berth process died (SIGKILL, a crash),
+/// so that even then no intermediate container lingers past the next build.
+fn remove_orphans(engine: &mut Engine) {
+    let Ok(all) = engine.containers() else {
+        return;
+    };
+    for c in all {
+        let Some(pid) = c.doc.config.labels.get(BUILDER_LABEL) else {
+            continue;
+        };
+        let alive = pid
+            .parse::<i32>()
+            .ok()
+            .and_then(rustix::process::Pid::from_raw)
+            .is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
+        if !alive {
+            if let Err(e) = engine.remove_container(&c.row.id, true) {
+                tracing::warn!(container = %c.row.id, error = %e, "remove orphaned build container");
+            }
+        }
+    }
+}
+
 /// Processes of running `RUN` steps, killed when the user interrupts the build.
 struct Interrupt {
     flag: AtomicBool,
@@ -144,6 +170,7 @@ pub(super) fn build(
     progress: &Progress,
 ) -> Result<BuildOutcome, BuildError> {
     watch_signals();
+    remove_orphans(engine);
     // Tags are checked before any work, as Docker does.
     let mut tags = Vec::new();
     for t in &opts.tags {
@@ -1244,7 +1271,10 @@ impl<'b> Runner<'_, 'b> {
                     test: vec!["NONE".into()],
                     ..Default::default()
                 }),
-                labels: BTreeMap::from([("berth.build".to_string(), "intermediate".to_string())]),
+                labels: BTreeMap::from([(
+                    BUILDER_LABEL.to_string(),
+                    std::process::id().to_string(),
+                )]),
                 ..Default::default()
             },
             host_config: crate::containers::HostConfig {
