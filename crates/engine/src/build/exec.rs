@@ -121,6 +121,104 @@ fn watch_signals() {
 }
 
 // ------------------------------------------------------------------------------------------
+// Clean-up off the critical path
+
+/// What the janitor removes.
+enum Job {
+    /// A private overlay: unmount it, remove its directories.
+    Mount(Box<Paths>),
+    /// A finished `RUN` container (removed through an engine of the janitor's own).
+    Container(crate::Config, String),
+}
+
+/// A thread that removes finished step containers and private mounts while the build goes
+/// on; [`janitor_finish`] waits for it, so nothing outlives the build.
+struct Janitor {
+    tx: Option<std::sync::mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn janitor() -> &'static Mutex<Janitor> {
+    static J: OnceLock<Mutex<Janitor>> = OnceLock::new();
+    J.get_or_init(|| {
+        Mutex::new(Janitor {
+            tx: None,
+            thread: None,
+        })
+    })
+}
+
+fn run_job(engine: &mut Option<Engine>, job: Job) {
+    match job {
+        Job::Mount(paths) => {
+            if let Err(e) = rootfs::unmount(&paths) {
+                tracing::warn!(path = %paths.merged.display(), error = %e, "unmount build mount");
+            }
+            let _ = std::fs::remove_dir_all(&paths.dir);
+            let _ = std::fs::remove_dir_all(&paths.run_dir);
+        }
+        Job::Container(config, id) => {
+            if engine.is_none() {
+                *engine = Engine::open(config).ok();
+            }
+            let r = match engine.as_mut() {
+                Some(e) => e.remove_container(&id, true),
+                None => Err(EngineError::InvalidArgument("cannot open the store".into())),
+            };
+            if let Err(e) = r {
+                tracing::warn!(container = %id, error = %e, "remove build container");
+            }
+        }
+    }
+}
+
+/// Hands a clean-up job to the janitor (or does it now if no janitor can run).
+fn clean_later(job: Job) {
+    let mut j = match janitor().lock() {
+        Ok(j) => j,
+        Err(_) => return run_job(&mut None, job),
+    };
+    if j.tx.is_none() {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new()
+            .name("build-janitor".into())
+            .spawn(move || {
+                let mut engine = None;
+                for job in rx {
+                    run_job(&mut engine, job);
+                }
+            });
+        match spawned {
+            Ok(t) => {
+                j.tx = Some(tx);
+                j.thread = Some(t);
+            }
+            Err(_) => {
+                drop(j);
+                return run_job(&mut None, job);
+            }
+        }
+    }
+    if let Some(tx) = &j.tx {
+        if let Err(std::sync::mpsc::SendError(job)) = tx.send(job) {
+            run_job(&mut None, job);
+        }
+    }
+}
+
+/// Waits until every clean-up job is done.
+fn janitor_finish() {
+    let (tx, thread) = match janitor().lock() {
+        Ok(mut j) => (j.tx.take(), j.thread.take()),
+        Err(_) => return,
+    };
+    drop(tx);
+    if let Some(t) = thread {
+        let _ = t.join();
+    }
+}
+
+// ------------------------------------------------------------------------------------------
 // Shared build state
 
 struct StageResult {
@@ -165,6 +263,16 @@ fn shown(i: &Instruction) -> bool {
 }
 
 pub(super) fn build(
+    engine: &mut Engine,
+    opts: &BuildOptions,
+    progress: &Progress,
+) -> Result<BuildOutcome, BuildError> {
+    let r = build_inner(engine, opts, progress);
+    janitor_finish();
+    r
+}
+
+fn build_inner(
     engine: &mut Engine,
     opts: &BuildOptions,
     progress: &Progress,
@@ -1307,9 +1415,7 @@ impl<'b> Runner<'_, 'b> {
             }
             Err(e) => Err(e),
         };
-        if let Err(e) = self.e.remove_container(&id, true) {
-            tracing::warn!(container = %id, error = %e, "remove build container");
-        }
+        clean_later(Job::Container(self.e.config.clone(), id.clone()));
         let layer = match result {
             Ok(l) => l,
             Err(e) => {
@@ -1948,12 +2054,6 @@ impl TempMount {
 
 impl Drop for TempMount {
     fn drop(&mut self) {
-        if self.mounted {
-            if let Err(e) = rootfs::unmount(&self.paths) {
-                tracing::warn!(path = %self.paths.merged.display(), error = %e, "unmount build mount");
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.paths.dir);
-        let _ = std::fs::remove_dir_all(&self.paths.run_dir);
+        clean_later(Job::Mount(Box::new(self.paths.clone())));
     }
 }
