@@ -16,7 +16,11 @@
 //!   env plus the build args in scope, its user and working dir, no health check, the
 //!   network `--network` (or the instruction's `--network`) names. Its upper directory is
 //!   packed like `commit` does; the container is removed whatever happens, and Ctrl-C
-//!   (SIGINT/SIGTERM/SIGHUP) kills the step's process so the clean-up still runs.
+//!   (SIGINT/SIGTERM/SIGHUP) kills the step's process so the clean-up still runs. Removal
+//!   (of containers and private mounts) runs in a janitor thread while the next steps go
+//!   on, and the build waits for it before returning. Each step container carries its
+//!   builder's pid as a label, so a build whose process was killed outright has its
+//!   container removed by the next build.
 //! - `COPY`/`ADD` hash their sources first (content and metadata, not times); on a miss they
 //!   mount an overlay of the current layers in a private directory, create the destination
 //!   inside it (`openat2` in-root), extract a tar of the sources there and pack the upper
