@@ -19,12 +19,14 @@ use berth_types::Hasher;
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, ResolveFlags};
 
 /// A root to copy from.
+#[derive(Debug)]
 pub struct SourceRoot {
     fd: OwnedFd,
     ignore: Option<Matcher>,
 }
 
 /// One source as the user named it, resolved.
+#[derive(Debug)]
 pub struct Found {
     /// The resolved source (an `O_PATH` fd).
     fd: OwnedFd,
@@ -436,4 +438,60 @@ pub fn append_source<W: Write>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_match_within_one_component() {
+        assert!(has_wildcards("*.txt") && has_wildcards("a?") && has_wildcards("[ab]"));
+        assert!(!has_wildcards("plain/path"));
+        assert!(path_match("*.txt", "a.txt"));
+        assert!(!path_match("*.txt", "dir/a.txt"));
+        assert!(path_match("src/*.js", "src/a.js"));
+        assert!(!path_match("src/*.js", "src"));
+        assert!(path_match("a?c", "abc"));
+        assert!(path_match("[ab]*", "beta"));
+    }
+
+    #[test]
+    fn sources_resolve_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), "x").unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::fs::write(dir.path().join("d/g"), "y").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("abs")).unwrap();
+        let root = SourceRoot::open(dir.path(), Some(Matcher::new(&["d/g"]).unwrap())).unwrap();
+        assert!(root
+            .find("../x")
+            .unwrap_err()
+            .contains("outside the build context"));
+        assert!(root.find("/nope").unwrap_err().contains("not found"));
+        assert!(
+            root.find("d/g").unwrap_err().contains("not found"),
+            "ignored"
+        );
+        // An absolute symlink resolves inside the root (where /etc/passwd does not exist).
+        assert!(root.find("abs").unwrap_err().contains("not found"));
+        let found = root.find("d").unwrap();
+        assert!(found[0].is_dir);
+        assert!(
+            root.entries(&found[0]).unwrap().is_empty(),
+            "d/g is ignored"
+        );
+        let found = root.find("*").unwrap();
+        let names: Vec<&str> = found.iter().map(|f| f.rel.as_str()).collect();
+        assert_eq!(names, vec!["d", "f"], "the dangling symlink is left out");
+        let f = root.find("f").unwrap();
+        let e = root.entries(&f[0]).unwrap();
+        let mut h1 = Hasher::new();
+        hash_source(&root, &f[0], &e, false, &mut h1).unwrap();
+        std::fs::write(dir.path().join("f"), "z").unwrap();
+        let e = root.entries(&f[0]).unwrap();
+        let mut h2 = Hasher::new();
+        hash_source(&root, &f[0], &e, false, &mut h2).unwrap();
+        assert_ne!(h1.finish(), h2.finish(), "content changes the hash");
+    }
 }

@@ -2057,3 +2057,37 @@ impl Drop for TempMount {
         clean_later(Job::Mount(Box::new(self.paths.clone())));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heredoc_bodies_expand_only_variables() {
+        let mut look = |n: &str| (n == "A").then(|| "1".to_string());
+        assert_eq!(
+            expand_vars("a=$A b=${A} c=${B:-d} '$A' \\$A $1 $\n", &mut look),
+            "a=1 b=1 c=d '1' $A $1 $\n",
+            "quotes stay, an escaped dollar is literal"
+        );
+        assert_eq!(expand_vars("\\$", &mut look), "$");
+    }
+
+    #[test]
+    fn go_durations_and_platform_args() {
+        assert_eq!(go_duration(0), "0s");
+        assert_eq!(go_duration(5_000_000_000), "5s");
+        assert_eq!(go_duration(90_000_000_000), "1m30s");
+        assert_eq!(go_duration(3_600_000_000_000), "1h0m0s");
+        assert_eq!(go_duration(1_500_000_000), "1.5s");
+        assert_eq!(platform_arg("TARGETOS").as_deref(), Some("linux"));
+        assert_eq!(platform_arg("NOPE"), None);
+        let meta = vec![("TARGETOS".to_string(), Some("x".to_string()))];
+        assert_eq!(meta_value(&meta, "TARGETOS").as_deref(), Some("x"));
+        assert_eq!(go_slice(&["a".into(), "b".into()]), "[a b]");
+        assert_eq!(
+            go_quoted_slice(&["a".into(), "b c".into()]),
+            "[\"a\" \"b c\"]"
+        );
+    }
+}
