@@ -658,6 +658,11 @@ fn failures_leave_nothing_behind() {
             "Dockerfile:2",
             "invalid proto: bogus",
         ),
+        (
+            "FROM busybox\nUSER nosuchuser\nRUN true\n",
+            "Dockerfile:3",
+            "nosuchuser",
+        ),
     ];
     for (df, line, msg) in cases {
         let ctx = b.ctx(&[("Dockerfile", df)]);

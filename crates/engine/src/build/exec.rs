@@ -1397,7 +1397,7 @@ impl<'b> Runner<'_, 'b> {
                 return Err(engine_step_err(c, e));
             }
         };
-        let result = self.run_container(&id, &mut v);
+        let result = self.run_container(c, &id, &mut v);
         let result = match result {
             Ok(0) => {
                 let lowers = self.e.image_layer_dirs(&base.to_string());
@@ -1442,7 +1442,12 @@ impl<'b> Runner<'_, 'b> {
 
     /// Starts a created build container, streams its output into the vertex, returns its
     /// exit code.
-    fn run_container(&mut self, id: &str, v: &mut Vertex<'_>) -> Result<i32, BuildError> {
+    fn run_container(
+        &mut self,
+        c: &Command,
+        id: &str,
+        v: &mut Vertex<'_>,
+    ) -> Result<i32, BuildError> {
         let want = Want {
             stdin: false,
             stdout: true,
@@ -1451,7 +1456,7 @@ impl<'b> Runner<'_, 'b> {
         let started = self
             .e
             .start_container(id, Some(want))
-            .map_err(|e| BuildError::Invalid(e.to_string()))?;
+            .map_err(|e| engine_step_err(c, e))?;
         if let Ok(mut p) = interrupt().pids.lock() {
             p.push(started.pid);
         }
