@@ -247,7 +247,7 @@ fn copy_and_add_semantics() {
     let ctx = b.ctx(&[
         (
             "Dockerfile",
-            "FROM busybox\nCOPY dir /d1\nCOPY dir/ /d2/\nCOPY a.txt b.txt /multi/\nCOPY *.txt /glob/\nCOPY a.txt /renamed.txt\nRUN mkdir /existing\nCOPY a.txt /existing\nCOPY --chown=1234:5678 --chmod=600 a.txt /owned.txt\nCOPY [\"with space.txt\", \"/sp/\"]\nADD arch.tar /x/\nWORKDIR /w\nCOPY a.txt rel/\n",
+            "FROM busybox\nCOPY dir /d1\nCOPY dir/ /d2/\nCOPY a.txt b.txt /multi/\nCOPY *.txt /glob/\nCOPY a.txt /renamed.txt\nRUN mkdir /existing\nCOPY a.txt /existing\nCOPY --chown=1234:5678 --chmod=600 a.txt /owned.txt\nCOPY [\"with space.txt\", \"/sp/\"]\nADD arch.tar /x/\nADD arch.tar.gz arch.tar.bz2 arch.tar.xz /z/\nWORKDIR /w\nCOPY a.txt rel/\n",
         ),
         ("dir/f1", "1"),
         ("dir/sub/f2", "2"),
@@ -266,6 +266,28 @@ fn copy_and_add_semantics() {
         t.append_data(&mut h, "inside/x.txt", &b"tar"[..]).unwrap();
         t.finish().unwrap();
     }
+    // The same member under other names, compressed three ways.
+    let tar_of = |name: &str, data: &[u8]| {
+        let mut t = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        t.append_data(&mut h, name, data).unwrap();
+        t.into_inner().unwrap()
+    };
+    {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar_of("gz.txt", b"gz")).unwrap();
+        std::fs::write(ctx.join("arch.tar.gz"), gz.finish().unwrap()).unwrap();
+        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        bz.write_all(&tar_of("bz.txt", b"bz")).unwrap();
+        std::fs::write(ctx.join("arch.tar.bz2"), bz.finish().unwrap()).unwrap();
+        let mut xz = Vec::new();
+        lzma_rs::xz_compress(&mut &tar_of("xz.txt", b"xz")[..], &mut xz).unwrap();
+        std::fs::write(ctx.join("arch.tar.xz"), xz).unwrap();
+    }
     b.build(&ctx, &["-t", "cp"]);
     let sh = |s: &str| b.out(&["cp", "sh", "-c", s]);
     assert_eq!(sh("ls /d1 /d2 | tr '\\n' ' '"), "/d1: f1 sub  /d2: f1 sub ");
@@ -278,8 +300,8 @@ fn copy_and_add_semantics() {
     );
     assert_eq!(sh("stat -c '%u:%g' /d1/f1"), "0:0\n");
     assert_eq!(
-        sh("cat '/sp/with space.txt' /x/inside/x.txt /w/rel/a.txt"),
-        "StarA"
+        sh("cat '/sp/with space.txt' /x/inside/x.txt /w/rel/a.txt /z/gz.txt /z/bz.txt /z/xz.txt"),
+        "StarAgzbzxz"
     );
     b.clean();
 }

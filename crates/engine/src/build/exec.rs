@@ -1844,7 +1844,8 @@ impl<'b> Runner<'_, 'b> {
                     limits: berth_tar::Limits::default(),
                     preserve_owner: true,
                 };
-                let reader = decompress_any(file).map_err(|e| fail(format!("{}: {e}", f.rel)))?;
+                let reader = decompress_any(file, &self.sh.scratch_dir)
+                    .map_err(|e| fail(format!("{}: {e}", f.rel)))?;
                 berth_tar::apply_layer(std::io::BufReader::new(reader), &dest_path, &opts)
                     .map_err(|e| fail(format!("extract {}: {e}", f.rel)))?;
             }
@@ -2006,15 +2007,29 @@ fn is_archive(root: &SourceRoot, f: &Found) -> bool {
         || (n >= 262 && &h[257..262] == b"ustar")
 }
 
-fn decompress_any(file: std::fs::File) -> Result<Box<dyn Read + Send>, String> {
+fn decompress_any(file: std::fs::File, scratch: &Path) -> Result<Box<dyn Read + Send>, String> {
     let mut br = std::io::BufReader::new(file);
     let head = std::io::BufRead::fill_buf(&mut br)
         .map_err(|e| e.to_string())?
         .to_vec();
-    if head.starts_with(b"BZh") || head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        return Err(
-            "bzip2 and xz archives are not supported by berth yet; use gzip or zstd".into(),
-        );
+    if head.starts_with(b"BZh") {
+        return Ok(Box::new(bzip2::read::MultiBzDecoder::new(br)));
+    }
+    if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        // lzma-rs decodes into a writer: an unlinked temporary file, read back.
+        let path = scratch.join(format!("xz-{}", rand_token()));
+        let out = std::fs::OpenOptions::new()
+            .create_new(true)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let _ = std::fs::remove_file(&path);
+        let mut w = std::io::BufWriter::new(out);
+        lzma_rs::xz_decompress(&mut br, &mut w).map_err(|e| format!("xz: {e}"))?;
+        let mut out = w.into_inner().map_err(|e| e.to_string())?;
+        out.rewind().map_err(|e| e.to_string())?;
+        return Ok(Box::new(out));
     }
     berth_tar::decompress(br)
         .map(|(_, r)| r)
