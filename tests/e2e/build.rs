@@ -207,6 +207,13 @@ CMD ["a", "b"]
     assert!(err.contains("DONE"), "{err}");
     assert_eq!(b.out(&["child"]), "triggered\n");
     assert_eq!(b.inspect("child", "{{json .Config.OnBuild}}"), "null");
+    // Triggers of a previous stage run as well.
+    let staged = b.ctx(&[(
+        "Dockerfile",
+        "FROM busybox AS t\nONBUILD RUN echo fired > /fired\nFROM t\nCMD [\"cat\", \"/fired\"]\n",
+    )]);
+    b.build(&staged, &["-t", "staged"]);
+    assert_eq!(b.out(&["staged"]), "fired\n");
     b.clean();
 }
 

@@ -823,7 +823,17 @@ fn run_stage(engine: &mut Engine, sh: &Shared<'_>, idx: usize) -> Result<(), Bui
         r.e.state_from_image(&mut r.st, &image)
             .map_err(|e| engine_step_err(&from_cmd, e))?;
         r.st.key = key;
-        Vec::new()
+        // A previous stage's ONBUILD triggers run too, as for an image base.
+        let t =
+            r.st.cfg
+                .config
+                .as_ref()
+                .map(|c| c.on_build.clone())
+                .unwrap_or_default();
+        if !t.is_empty() {
+            r.st.config().on_build.clear();
+        }
+        t
     } else {
         let id = r
             .e
