@@ -47,11 +47,19 @@ const BUILDER_LABEL: &str = "berth.build.pid";
 /// Removes `RUN` containers left by builds whose berth process died (SIGKILL, a crash),
 /// so that even then no intermediate container lingers past the next build.
 fn remove_orphans(engine: &mut Engine) {
-    let Ok(all) = engine.containers() else {
-        return;
+    // Only rows carrying the label are parsed (a cached build must stay cheap with many
+    // containers around).
+    let rows = match berth_store::containers::list(engine.store.db().conn()) {
+        Ok(rows) => rows,
+        Err(_) => return,
     };
-    for c in all {
-        let Some(pid) = c.doc.config.labels.get(BUILDER_LABEL) else {
+    for row in rows
+        .into_iter()
+        .filter(|r| r.config.contains(BUILDER_LABEL))
+    {
+        let doc: crate::containers::ContainerDoc =
+            serde_json::from_str(&row.config).unwrap_or_default();
+        let Some(pid) = doc.config.labels.get(BUILDER_LABEL) else {
             continue;
         };
         let alive = pid
@@ -60,8 +68,8 @@ fn remove_orphans(engine: &mut Engine) {
             .and_then(rustix::process::Pid::from_raw)
             .is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
         if !alive {
-            if let Err(e) = engine.remove_container(&c.row.id, true) {
-                tracing::warn!(container = %c.row.id, error = %e, "remove orphaned build container");
+            if let Err(e) = engine.remove_container(&row.id, true) {
+                tracing::warn!(container = %row.id, error = %e, "remove orphaned build container");
             }
         }
     }
