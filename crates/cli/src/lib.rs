@@ -126,5 +126,6 @@ fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
             container::commit::run(a)
         }
+        Command::Network(c) => commands::network::run(c),
     }
 }

@@ -18,6 +18,7 @@ pub mod containers;
 pub mod db;
 pub mod fsutil;
 pub mod lock;
+pub mod networks;
 pub mod records;
 
 use std::collections::{BTreeMap, HashSet};

@@ -18,6 +18,7 @@
 #![allow(dead_code)]
 
 pub mod containers;
+pub mod netns;
 pub mod images;
 
 pub use images::*;

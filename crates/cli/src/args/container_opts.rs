@@ -361,10 +361,12 @@ fn build(
         ulimits: ulimits.into_values().collect(),
         init: o.init,
     };
+    let endpoints = endpoints_config(&networks, &o.network_alias, o.ip.as_deref());
     Ok(CreateRequest {
         name: name.filter(|n| !n.is_empty()).map(str::to_string),
         config,
         host_config,
+        endpoints,
     })
 }
 
@@ -2226,4 +2228,32 @@ mod tests {
             r#"invalid pull option: 'sometimes': must be one of "always", "missing" or "never""#
         );
     }
+}
+
+/// `NetworkingConfig.EndpointsConfig` from `--network` (every network after the first gets
+/// an entry), `--network-alias` and `--ip` (for the first network).
+fn endpoints_config(
+    networks: &[String],
+    aliases: &[String],
+    ip: Option<&str>,
+) -> BTreeMap<String, berth_engine::networks::EndpointSettings> {
+    use berth_engine::networks::{EndpointIpam, EndpointSettings};
+    let mut out = BTreeMap::new();
+    let primary = networks.first().map(String::as_str).unwrap_or("default");
+    let ip = ip.filter(|i| !i.is_empty());
+    if !aliases.is_empty() || ip.is_some() {
+        out.insert(
+            primary.to_string(),
+            EndpointSettings {
+                ipam_config: ip.map(|i| EndpointIpam {
+                    ipv4_address: i.to_string(),
+                }),
+                aliases: (!aliases.is_empty()).then(|| aliases.to_vec()),
+            },
+        );
+    }
+    for n in networks.iter().skip(1) {
+        out.entry(n.clone()).or_default();
+    }
+    out
 }

@@ -3,11 +3,13 @@
 pub mod container;
 pub mod container_opts;
 pub mod image;
+pub mod network;
 
 use clap::{Parser, Subcommand};
 
 pub use container::*;
 pub use image::*;
+pub use network::*;
 
 /// berth: a daemonless, Docker-compatible container engine.
 #[derive(Debug, Parser)]
@@ -104,6 +106,9 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCommand),
 }
 
 /// `version`.

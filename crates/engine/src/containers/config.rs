@@ -217,6 +217,8 @@ pub struct CreateRequest {
     pub config: Config,
     /// The host config.
     pub host_config: HostConfig,
+    /// `NetworkingConfig.EndpointsConfig`: per network, aliases and a requested address.
+    pub endpoints: BTreeMap<String, crate::networks::EndpointSettings>,
 }
 
 /// What the engine stores for a container (the `config` column), beside its state.

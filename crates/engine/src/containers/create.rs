@@ -64,6 +64,7 @@ impl Engine {
                 )))
             }
         }
+        let planned = self.plan_attachments(&host_config.network_mode, &req.endpoints)?;
         let id = new_id();
         if config.hostname.is_empty() {
             config.hostname = if host_config.network_mode == "host" {
@@ -95,7 +96,13 @@ impl Engine {
             config: json,
             ..Default::default()
         };
-        let result = self.insert_named(&mut row, req.name.as_deref());
+        let mut result = self.insert_named(&mut row, req.name.as_deref());
+        if result.is_ok() {
+            result = self.store_attachments(&id, &planned);
+            if result.is_err() {
+                let _ = self.store.db_mut().write(|tx| rows::delete(tx, &id));
+            }
+        }
         if result.is_err() {
             let _ = std::fs::remove_dir_all(&paths.dir);
         }

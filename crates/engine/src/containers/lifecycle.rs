@@ -126,6 +126,7 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
         .is_some_and(|r| r.state == "removing")
     {
         // `rm -f` is removing it: nothing to record, the row is about to go.
+        let _ = crate::networks::setup::teardown(&mut db, &s.run, &s.id);
         let _ = rootfs::unmount(paths);
         return false;
     }
@@ -163,6 +164,9 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
         rows::update(tx, &r)?;
         Ok(Some(restart))
     });
+    if !matches!(outcome, Ok(Some(true))) {
+        let _ = crate::networks::setup::teardown(&mut db, &s.run, &id);
+    }
     match outcome {
         Ok(Some(true)) => true,
         Ok(Some(false)) => {
@@ -188,6 +192,7 @@ pub(crate) fn failed_child(s: &Settings, paths: &Paths, code: i32, msg: &str) {
         return;
     };
     let id = s.id.clone();
+    let _ = crate::networks::setup::teardown(&mut db, &s.run, &id);
     let _ = db.write(|tx| {
         let Some(mut r) = rows::get(tx, &id)? else {
             return Ok(());
@@ -219,6 +224,7 @@ pub(crate) fn remove_everything(
 ) -> Result<(), String> {
     let _ = rootfs::unmount(paths);
     let _ = oci::delete(rt, &paths.runtime_root, id);
+    let _ = crate::networks::setup::teardown(db, &run_root(paths), id);
     db.write(|tx| rows::delete(tx, id))
         .map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&paths.dir);
@@ -246,6 +252,7 @@ pub(crate) fn reconcile(db: &mut Db, paths: &Paths, row: ContainerRow) -> Contai
     }
     let _ = oci::delete(&runtime_of(&row), &paths.runtime_root, &row.id);
     let _ = rootfs::unmount(paths);
+    let _ = crate::networks::setup::teardown(db, &run_root(paths), &row.id);
     let id = row.id.clone();
     let before = row.clone();
     let updated = db.write(|tx| {
@@ -304,4 +311,14 @@ fn oom_killed(id: &str) -> bool {
 pub(crate) fn runtime_of(row: &ContainerRow) -> oci::Runtime {
     let doc: super::config::ContainerDoc = serde_json::from_str(&row.config).unwrap_or_default();
     oci::Runtime::from_name(&doc.host_config.runtime)
+}
+
+/// `$BERTH_RUN` from a container's paths (`$BERTH_RUN/containers/<id>`).
+fn run_root(paths: &Paths) -> std::path::PathBuf {
+    paths
+        .run_dir
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }

@@ -1,0 +1,106 @@
+//! Container networking for berth: Linux bridges and veth pairs, IPv4 address management,
+//! nftables NAT and port publishing, network namespaces, and the wire format of the embedded
+//! DNS server.
+//!
+//! # Design
+//! berth has no daemon, so nothing here keeps state in memory: every function takes what it
+//! needs (names, subnets, addresses) and the engine keeps the truth in its database. Names
+//! are derived from ids (`br-<id12>` bridges, `vb<hash>` host-side veths, `$BERTH_RUN/netns/<id>`
+//! namespaces), so teardown needs nothing but the ids.
+//!
+//! * Links and addresses are configured with iproute2 in batch mode (`ip -batch -`): one
+//!   process per side (host, container namespace) per container start, which costs about
+//!   as much as a netlink library's setup while staying easy to audit (`ip monitor` shows the
+//!   same commands). Commands for the container's side run from a thread that entered the
+//!   namespace ([`netns::run_in`]), since `ip -n` only takes names under `/run/netns`.
+//! * Firewall rules live in berth's own table, `table inet berth` ([`nft`]), fed to
+//!   `nft -f -` as text in one transaction. Per-network rules sit in per-network chains
+//!   reached through verdict maps, and published ports are elements of DNAT maps, so adding or
+//!   removing a container or a network never needs rule handles.
+//! * [`dns`] parses and answers queries; the socket lives in the container's monitor.
+
+#![forbid(unsafe_code)]
+
+pub mod dns;
+pub mod ipam;
+pub mod link;
+pub mod netns;
+pub mod nft;
+
+use berth_types::{Classify, ErrorKind};
+
+/// A networking failure.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// A command (`ip`, `nft`) failed.
+    #[error("{program} failed: {message}")]
+    Command {
+        /// The program run.
+        program: &'static str,
+        /// Its error output (first lines).
+        message: String,
+    },
+    /// A command could not be run at all.
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A namespace operation on a path failed.
+    #[error("network namespace {path}: {source}")]
+    Netns {
+        /// The namespace file.
+        path: std::path::PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Bad address input (Docker's wording).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Classify for NetError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            NetError::Invalid(_) => ErrorKind::InvalidArgument,
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
+/// Runs `program args…` with `input` on stdin; fails with its stderr when it exits non-zero.
+pub(crate) fn run_with_input(
+    program: &'static str,
+    args: &[&str],
+    input: &str,
+) -> Result<(), NetError> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    tracing::debug!(program, ?args, input, "running");
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| NetError::Spawn { program, source })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|source| NetError::Spawn { program, source })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let msg = String::from_utf8_lossy(&out.stderr);
+    let msg: Vec<&str> = msg.lines().filter(|l| !l.trim().is_empty()).take(3).collect();
+    Err(NetError::Command {
+        program,
+        message: msg.join("; "),
+    })
+}
