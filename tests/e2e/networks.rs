@@ -84,3 +84,158 @@ fn user_network_resolves_names_and_aliases() {
     assert!(!net.links().iter().any(|l| l.starts_with("br-")));
     no_leftovers(&net, &ct);
 }
+
+#[test]
+fn published_ports_reach_the_container_from_host_and_hairpin() {
+    let ct = Ct::new();
+    let net = TestNet::new(&ct);
+    net.sh("ip link add tv0 type veth peer name tv1 && ip addr add 10.99.0.1/24 dev tv0 && ip link set tv1 up && ip link set tv0 up");
+    net.ok(&[
+        "run", "-d", "--name", "web", "-p", "8080:80", "-p", "9999:9999/udp", "-p", "80",
+        "busybox", "sh", "-c",
+        "echo hello > /tmp/index.html; (while true; do nc -u -l -p 9999 -e echo pong; done) & httpd -f -p 80 -h /tmp",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Host → 127.0.0.1 and a host address.
+    let out = net.sh("busybox wget -q -O - http://127.0.0.1:8080/index.html");
+    assert_eq!(out, "hello\n");
+    let out = net.sh("busybox wget -q -O - http://10.99.0.1:8080/index.html");
+    assert_eq!(out, "hello\n");
+    // UDP.
+    let out = net.sh("echo ping | busybox timeout 3 busybox nc -u -w1 127.0.0.1 9999 || true");
+    assert!(out.contains("pong"), "udp: {out:?}");
+    // Hairpin: another container through the host's address.
+    let out = net.ok(&["run", "--rm", "busybox", "wget", "-q", "-O", "-", "http://10.99.0.1:8080/index.html"]);
+    assert_eq!(out, "hello\n");
+    // `port`, `ps` and inspect.
+    let port = net.ok(&["port", "web", "80"]);
+    assert!(port.contains("0.0.0.0:8080\n[::]:8080"), "{port}");
+    let all = net.ok(&["port", "web"]);
+    assert!(all.contains("80/tcp -> 0.0.0.0:8080"), "{all}");
+    assert!(all.lines().any(|l| l.starts_with("80/tcp -> 0.0.0.0:3")), "random port: {all}");
+    let ps = net.ok(&["ps", "--format", "{{.Ports}}"]);
+    assert!(ps.contains("0.0.0.0:8080->80/tcp, :::8080->80/tcp"), "{ps}");
+    let hp = net.ok(&["inspect", "-f", "{{(index (index .NetworkSettings.Ports \"80/tcp\") 0).HostPort}}", "web"]);
+    assert_eq!(hp.trim(), "8080");
+    // Already allocated.
+    let err = net.fails_with(&["run", "--rm", "-p", "8080:80", "busybox", "true"], 125);
+    assert!(err.contains("Bind for 0.0.0.0:8080 failed: port is already allocated"), "{err}");
+    net.ok(&["rm", "-f", "web"]);
+    no_leftovers(&net, &ct);
+    let (ok, _) = net.try_sh("busybox wget -q -T 1 -O - http://127.0.0.1:8080/index.html");
+    assert!(!ok, "port still forwarded after rm");
+}
+
+#[test]
+fn user_networks_are_isolated_and_internal_has_no_way_out() {
+    let ct = Ct::new();
+    let net = TestNet::new(&ct);
+    net.ok(&["network", "create", "n1"]);
+    net.ok(&["network", "create", "--internal", "n2"]);
+    net.ok(&["run", "-d", "--name", "c1", "--network", "n1", "busybox", "sleep", "60"]);
+    let ip1 = net.ok(&["inspect", "-f", "{{.NetworkSettings.Networks.n1.IPAddress}}", "c1"]);
+    let ip1 = ip1.trim();
+    assert!(ip1.starts_with("172.18."), "{ip1}");
+    // n2 cannot reach n1.
+    let o = net.cmd(&["run", "--rm", "--network", "n2", "busybox", "ping", "-c1", "-W1", ip1]).run();
+    assert_ne!(o.code, 0, "{o}");
+    // n2 is internal: no default route.
+    let r = net.ok(&["run", "--rm", "--network", "n2", "busybox", "ip", "route"]);
+    assert!(!r.contains("default"), "{r}");
+    // The default bridge cannot reach n1 either; n1 itself can.
+    let o = net.cmd(&["run", "--rm", "busybox", "ping", "-c1", "-W1", ip1]).run();
+    assert_ne!(o.code, 0, "{o}");
+    net.ok(&["run", "--rm", "--network", "n1", "busybox", "ping", "-c1", "-W2", "c1"]);
+    net.ok(&["rm", "-f", "c1"]);
+    net.ok(&["network", "rm", "n1", "n2"]);
+    no_leftovers(&net, &ct);
+}
+
+#[test]
+fn none_host_and_container_modes() {
+    let ct = Ct::new();
+    let net = TestNet::new(&ct);
+    net.sh("ip link add tv7 type veth peer name tv8");
+    let out = net.ok(&["run", "--rm", "--network", "none", "busybox", "cat", "/proc/net/dev"]);
+    assert!(out.contains("lo:") && !out.contains("eth0"), "{out}");
+    let out = net.ok(&["run", "--rm", "--network", "host", "busybox", "cat", "/proc/net/dev"]);
+    assert!(out.contains("tv7"), "{out}");
+    net.ok(&["run", "-d", "--name", "base", "busybox", "sleep", "60"]);
+    let out = net.ok(&["run", "--rm", "--network", "container:base", "busybox", "ip", "-4", "addr", "show", "eth0"]);
+    assert!(out.contains("172.17.0.2"), "{out}");
+    net.ok(&["rm", "-f", "base"]);
+    no_leftovers(&net, &ct);
+}
+
+#[test]
+fn connect_and_disconnect_at_runtime() {
+    let ct = Ct::new();
+    let net = TestNet::new(&ct);
+    net.ok(&["network", "create", "--subnet", "10.42.0.0/24", "back"]);
+    net.ok(&["run", "-d", "--name", "app", "--network", "back", "busybox", "sleep", "60"]);
+    net.ok(&["run", "-d", "--name", "other", "busybox", "sleep", "60"]);
+    net.ok(&["network", "connect", "--alias", "db", "--ip", "10.42.0.50", "back", "other"]);
+    let out = net.ok(&["exec", "other", "ip", "-4", "addr"]);
+    assert!(out.contains("10.42.0.50/24"), "{out}");
+    net.ok(&["exec", "app", "ping", "-c1", "-W2", "db"]);
+    net.ok(&["exec", "app", "ping", "-c1", "-W2", "other"]);
+    let err = net.fails_with(&["network", "connect", "back", "other"], 1);
+    assert!(err.contains("already exists"), "{err}");
+    net.ok(&["network", "disconnect", "back", "other"]);
+    let out = net.ok(&["exec", "other", "ip", "-4", "addr"]);
+    assert!(!out.contains("10.42.0.50"), "{out}");
+    let o = net.cmd(&["exec", "app", "ping", "-c1", "-W1", "db"]).run();
+    assert_ne!(o.code, 0);
+    net.ok(&["rm", "-f", "app", "other"]);
+    net.ok(&["network", "rm", "back"]);
+    no_leftovers(&net, &ct);
+}
+
+#[test]
+fn bad_input_is_refused_with_dockers_messages() {
+    let ct = Ct::new();
+    let net = TestNet::new(&ct);
+    net.ok(&["network", "create", "--subnet", "10.10.0.0/16", "one"]);
+    let e = net.fails_with(&["network", "create", "--subnet", "10.10.5.0/24", "two"], 1);
+    assert!(e.contains("Pool overlaps with other one on this address space"), "{e}");
+    let e = net.fails_with(&["network", "create", "one"], 1);
+    assert!(e.contains("network with name one already exists"), "{e}");
+    let e = net.fails_with(&["run", "--rm", "--network", "nosuch", "busybox", "true"], 125);
+    assert!(e.contains("network nosuch not found"), "{e}");
+    let e = net.fails_with(&["create", "--network", "nosuch", "busybox"], 125);
+    assert!(e.contains("network nosuch not found"), "{e}");
+    for b in ["bridge", "host", "none"] {
+        let e = net.fails_with(&["network", "rm", b], 1);
+        assert!(e.contains("pre-defined network and cannot be removed"), "{e}");
+    }
+    let e = net.fails_with(&["run", "--rm", "-p", "99999:80", "busybox", "true"], 125);
+    assert!(e.contains("99999"), "{e}");
+    let e = net.fails_with(&["run", "--rm", "--network-alias", "x", "busybox", "true"], 125);
+    assert!(e.contains("network-scoped alias is supported only for containers in user defined networks"), "{e}");
+    let e = net.fails_with(&["run", "--rm", "--network", "one", "--ip", "10.11.0.5", "busybox", "true"], 125);
+    assert!(e.contains("does not belong to any of this network's subnets"), "{e}");
+    // Nothing half-created.
+    assert_eq!(net.ok(&["ps", "-aq"]), "");
+    let ls = net.ok(&["network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"]);
+    assert_eq!(ls, "bridge bridge local\nhost host local\nnone null local\none bridge local\n");
+    let q = net.ok(&["network", "ls", "-q", "--filter", "type=custom"]);
+    assert_eq!(q.trim().len(), 12);
+    let header = net.ok(&["network", "ls"]);
+    assert!(header.starts_with("NETWORK ID     NAME      DRIVER    SCOPE\n"), "{header}");
+    let pruned = net.ok(&["network", "prune", "-f"]);
+    assert_eq!(pruned, "Deleted Networks:\none\n\n");
+    no_leftovers(&net, &ct);
+}
+
+#[test]
+fn hundred_run_rm_cycles_leave_nothing() {
+    let ct = Ct::new();
+    let net = TestNet::new(&ct);
+    for i in 0..100 {
+        let p = if i % 2 == 0 { "8080:80" } else { "8081:80" };
+        net.ok(&["run", "--rm", "-p", p, "busybox", "true"]);
+    }
+    no_leftovers(&net, &ct);
+    let rules = net.ruleset();
+    assert!(!rules.contains("8080") && !rules.contains("8081"), "{rules}");
+}

@@ -634,3 +634,99 @@ impl Engine {
             .map_err(super::db_err(self.store.db()))
     }
 }
+
+/// Docker's `NetworkSettings.Ports` value for a container: every exposed or published port,
+/// with its host bindings while it runs (`0.0.0.0` and `::` for all addresses), else null.
+pub fn ports_value(
+    exposed: impl Iterator<Item = String>,
+    ports: &[PortRow],
+) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::{json, Value};
+    let mut m = serde_json::Map::new();
+    for k in exposed {
+        m.insert(k, Value::Null);
+    }
+    for p in ports {
+        let key = format!("{}/{}", p.container_port, p.proto);
+        let entry = m.entry(key).or_insert_with(|| json!([]));
+        if entry.is_null() {
+            *entry = json!([]);
+        }
+        let arr = entry.as_array_mut().expect("array");
+        if p.host_ip.is_empty() {
+            arr.push(json!({"HostIp": "0.0.0.0", "HostPort": p.host_port.to_string()}));
+            arr.push(json!({"HostIp": "::", "HostPort": p.host_port.to_string()}));
+        } else {
+            arr.push(json!({"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}));
+        }
+    }
+    m
+}
+
+impl Engine {
+    /// Fills `NetworkSettings` of a container's inspect document from its endpoints.
+    pub(crate) fn fill_network_settings(&self, c: &Container, ns: &mut serde_json::Value) {
+        use serde_json::{json, Value};
+        let mode = c.doc.host_config.network_mode.as_str();
+        if mode == "host" || mode == "none" || mode.starts_with("container:") {
+            return;
+        }
+        let Ok(eps) = self.container_endpoints(&c.row.id) else {
+            return;
+        };
+        let ports = self.container_ports(&c.row.id).unwrap_or_default();
+        let exposed = c
+            .doc
+            .config
+            .exposed_ports
+            .iter()
+            .flat_map(|m| m.keys().cloned())
+            .chain(c.doc.host_config.port_bindings.keys().cloned());
+        ns["Ports"] = Value::Object(ports_value(exposed, &ports));
+        let mut networks = serde_json::Map::new();
+        for (i, (n, a)) in eps.iter().enumerate() {
+            let ep: EndpointSettings = serde_json::from_str(&a.config).unwrap_or_default();
+            let live = a.ip.is_some();
+            let prefix = n.subnet().map(|s| s.prefix()).unwrap_or(0);
+            let mut dns_names = Vec::new();
+            if n.has_dns() {
+                dns_names.push(c.row.name.clone());
+                dns_names.extend(ep.alias_list().iter().cloned());
+                dns_names.push(c.short_id().to_string());
+            }
+            let v = json!({
+                "IPAMConfig": ep.ipam_config,
+                "Links": Value::Null,
+                "Aliases": ep.aliases,
+                "MacAddress": a.mac,
+                "DriverOpts": Value::Null,
+                "GwPriority": 0,
+                "NetworkID": n.row.id,
+                "EndpointID": if live { super::endpoint_id(&c.row.id, &n.row.id) } else { String::new() },
+                "Gateway": if live { n.doc.gateway.clone() } else { String::new() },
+                "IPAddress": a.ip.clone().unwrap_or_default(),
+                "IPPrefixLen": if live { prefix } else { 0 },
+                "IPv6Gateway": "",
+                "GlobalIPv6Address": "",
+                "GlobalIPv6PrefixLen": 0,
+                "DNSNames": if dns_names.is_empty() { Value::Null } else { json!(dns_names) },
+            });
+            if i == 0 && n.is_builtin() {
+                for k in ["EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress"] {
+                    ns[k] = v[k].clone();
+                }
+            }
+            networks.insert(n.row.name.clone(), v);
+        }
+        if !networks.is_empty() {
+            ns["Networks"] = Value::Object(networks);
+        }
+        if c.row.state == "running" || c.row.state == "paused" {
+            let path = super::netns_path(&self.config.run, &c.row.id);
+            if path.exists() {
+                ns["SandboxKey"] = json!(path);
+                ns["SandboxID"] = json!(super::endpoint_id(&c.row.id, "sandbox"));
+            }
+        }
+    }
+}

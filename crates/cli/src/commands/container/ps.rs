@@ -233,7 +233,7 @@ pub fn run(a: PsArgs) -> anyhow::Result<i32> {
                     .map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
                     .unwrap_or_default(),
                 "RunningFor": format!("{} ago", ago(c.row.created)),
-                "Ports": "",
+                "Ports": ports_column(&engine, c),
                 "State": c.row.state,
                 "Status": status(c),
                 "Size": "0B (virtual 0B)",
@@ -255,4 +255,35 @@ pub fn run(a: PsArgs) -> anyhow::Result<i32> {
     let default = if a.size { TABLE_SIZE } else { TABLE };
     print_rows(a.format.as_deref(), default, &rows, &headers)?;
     Ok(0)
+}
+
+/// Docker's PORTS column: `0.0.0.0:8080->80/tcp, :::8080->80/tcp`, exposed-only ports as
+/// `80/tcp`.
+fn ports_column(engine: &berth_engine::Engine, c: &Container) -> String {
+    let ports = if matches!(c.row.state.as_str(), "running" | "paused") {
+        engine.container_ports(&c.row.id).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let exposed = c
+        .doc
+        .config
+        .exposed_ports
+        .iter()
+        .flat_map(|m| m.keys().cloned());
+    let map = berth_engine::networks::setup::ports_value(exposed, &ports);
+    let mut out = Vec::new();
+    for (k, v) in &map {
+        match v.as_array() {
+            Some(binds) => {
+                for b in binds {
+                    let ip = b["HostIp"].as_str().unwrap_or("");
+                    let port = b["HostPort"].as_str().unwrap_or("");
+                    out.push(format!("{ip}:{port}->{k}"));
+                }
+            }
+            None => out.push(k.clone()),
+        }
+    }
+    out.join(", ")
 }
