@@ -34,7 +34,11 @@ fn default_bridge_gives_address_route_and_no_dns() {
     let ct = Ct::new();
     let net = TestNet::new(&ct);
     let out = net.ok(&[
-        "run", "--rm", "busybox", "sh", "-c",
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
         "ip -4 addr show eth0; ip route; cat /etc/resolv.conf",
     ]);
     assert!(out.contains("inet 172.17.0.2/16"), "{out}");
@@ -44,7 +48,12 @@ fn default_bridge_gives_address_route_and_no_dns() {
     no_leftovers(&net, &ct);
     // Containers on the default bridge do not resolve each other by name.
     net.ok(&["run", "-d", "--name", "aa", "busybox", "sleep", "60"]);
-    let (code, _) = (net.cmd(&["run", "--rm", "busybox", "ping", "-c1", "-W1", "aa"]).run().code, ());
+    let (code, _) = (
+        net.cmd(&["run", "--rm", "busybox", "ping", "-c1", "-W1", "aa"])
+            .run()
+            .code,
+        (),
+    );
     assert_ne!(code, 0);
     // But they reach each other by address.
     let ip = net.ok(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "aa"]);
@@ -61,11 +70,30 @@ fn user_network_resolves_names_and_aliases() {
     let id = net.ok(&["network", "create", "app"]);
     assert_eq!(id.trim().len(), 64);
     net.ok(&[
-        "run", "-d", "--name", "web", "--network", "app", "--network-alias", "www",
-        "busybox", "httpd", "-f", "-p", "80", "-h", "/etc",
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "app",
+        "--network-alias",
+        "www",
+        "busybox",
+        "httpd",
+        "-f",
+        "-p",
+        "80",
+        "-h",
+        "/etc",
     ]);
     let out = net.ok(&[
-        "run", "--rm", "--network", "app", "busybox", "sh", "-c",
+        "run",
+        "--rm",
+        "--network",
+        "app",
+        "busybox",
+        "sh",
+        "-c",
         "cat /etc/resolv.conf; wget -q -O - http://web/hostname; wget -q -O - http://www/hostname",
     ]);
     assert!(out.contains("nameserver 127.0.0.11"), "{out}");
@@ -91,8 +119,19 @@ fn published_ports_reach_the_container_from_host_and_hairpin() {
     let net = TestNet::new(&ct);
     net.sh("ip link add tv0 type veth peer name tv1 && ip addr add 10.99.0.1/24 dev tv0 && ip link set tv1 up && ip link set tv0 up");
     net.ok(&[
-        "run", "-d", "--name", "web", "-p", "8080:80", "-p", "9999:9999/udp", "-p", "90",
-        "busybox", "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-p",
+        "8080:80",
+        "-p",
+        "9999:9999/udp",
+        "-p",
+        "90",
+        "busybox",
+        "sh",
+        "-c",
         "echo hello > /tmp/index.html; httpd -f -p 80 -h /tmp",
     ]);
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -107,28 +146,51 @@ fn published_ports_reach_the_container_from_host_and_hairpin() {
         let snmp = net.ok(&["exec", "web", "cat", "/proc/net/snmp"]);
         let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
         let (names, values) = (udp.next().unwrap(), udp.next().unwrap());
-        let i = names.split_whitespace().position(|n| n == "NoPorts").unwrap();
+        let i = names
+            .split_whitespace()
+            .position(|n| n == "NoPorts")
+            .unwrap();
         values.split_whitespace().nth(i).unwrap().parse().unwrap()
     };
     let before = no_ports();
     net.sh("for i in 1 2 3; do bash -c 'echo x > /dev/udp/127.0.0.1/9999'; done");
     assert!(no_ports() >= before + 3, "UDP datagrams did not arrive");
     // Hairpin: another container through the host's address.
-    let out = net.ok(&["run", "--rm", "busybox", "wget", "-q", "-O", "-", "http://10.99.0.1:8080/index.html"]);
+    let out = net.ok(&[
+        "run",
+        "--rm",
+        "busybox",
+        "wget",
+        "-q",
+        "-O",
+        "-",
+        "http://10.99.0.1:8080/index.html",
+    ]);
     assert_eq!(out, "hello\n");
     // `port`, `ps` and inspect.
     let port = net.ok(&["port", "web", "80"]);
     assert!(port.contains("0.0.0.0:8080\n[::]:8080"), "{port}");
     let all = net.ok(&["port", "web"]);
     assert!(all.contains("80/tcp -> 0.0.0.0:8080"), "{all}");
-    assert!(all.lines().any(|l| l.starts_with("90/tcp -> 0.0.0.0:3")), "random port: {all}");
+    assert!(
+        all.lines().any(|l| l.starts_with("90/tcp -> 0.0.0.0:3")),
+        "random port: {all}"
+    );
     let ps = net.ok(&["ps", "--format", "{{.Ports}}"]);
     assert!(ps.contains("0.0.0.0:8080->80/tcp, :::8080->80/tcp"), "{ps}");
-    let hp = net.ok(&["inspect", "-f", "{{(index (index .NetworkSettings.Ports \"80/tcp\") 0).HostPort}}", "web"]);
+    let hp = net.ok(&[
+        "inspect",
+        "-f",
+        "{{(index (index .NetworkSettings.Ports \"80/tcp\") 0).HostPort}}",
+        "web",
+    ]);
     assert_eq!(hp.trim(), "8080");
     // Already allocated.
     let err = net.fails_with(&["run", "--rm", "-p", "8080:80", "busybox", "true"], 125);
-    assert!(err.contains("Bind for 0.0.0.0:8080 failed: port is already allocated"), "{err}");
+    assert!(
+        err.contains("Bind for 0.0.0.0:8080 failed: port is already allocated"),
+        "{err}"
+    );
     net.ok(&["rm", "-f", "web"]);
     no_leftovers(&net, &ct);
     let (ok, _) = net.try_sh("busybox wget -q -T 1 -O - http://127.0.0.1:8080/index.html");
@@ -141,20 +203,59 @@ fn user_networks_are_isolated_and_internal_has_no_way_out() {
     let net = TestNet::new(&ct);
     net.ok(&["network", "create", "n1"]);
     net.ok(&["network", "create", "--internal", "n2"]);
-    net.ok(&["run", "-d", "--name", "c1", "--network", "n1", "busybox", "sleep", "60"]);
-    let ip1 = net.ok(&["inspect", "-f", "{{.NetworkSettings.Networks.n1.IPAddress}}", "c1"]);
+    net.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "c1",
+        "--network",
+        "n1",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    let ip1 = net.ok(&[
+        "inspect",
+        "-f",
+        "{{.NetworkSettings.Networks.n1.IPAddress}}",
+        "c1",
+    ]);
     let ip1 = ip1.trim();
     assert!(ip1.starts_with("172.18."), "{ip1}");
     // n2 cannot reach n1.
-    let o = net.cmd(&["run", "--rm", "--network", "n2", "busybox", "ping", "-c1", "-W1", ip1]).run();
+    let o = net
+        .cmd(&[
+            "run",
+            "--rm",
+            "--network",
+            "n2",
+            "busybox",
+            "ping",
+            "-c1",
+            "-W1",
+            ip1,
+        ])
+        .run();
     assert_ne!(o.code, 0, "{o}");
     // n2 is internal: no default route.
     let r = net.ok(&["run", "--rm", "--network", "n2", "busybox", "ip", "route"]);
     assert!(!r.contains("default"), "{r}");
     // The default bridge cannot reach n1 either; n1 itself can.
-    let o = net.cmd(&["run", "--rm", "busybox", "ping", "-c1", "-W1", ip1]).run();
+    let o = net
+        .cmd(&["run", "--rm", "busybox", "ping", "-c1", "-W1", ip1])
+        .run();
     assert_ne!(o.code, 0, "{o}");
-    net.ok(&["run", "--rm", "--network", "n1", "busybox", "ping", "-c1", "-W2", "c1"]);
+    net.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "n1",
+        "busybox",
+        "ping",
+        "-c1",
+        "-W2",
+        "c1",
+    ]);
     net.ok(&["rm", "-f", "c1"]);
     net.ok(&["network", "rm", "n1", "n2"]);
     no_leftovers(&net, &ct);
@@ -165,12 +266,39 @@ fn none_host_and_container_modes() {
     let ct = Ct::new();
     let net = TestNet::new(&ct);
     net.sh("ip link add tv7 type veth peer name tv8");
-    let out = net.ok(&["run", "--rm", "--network", "none", "busybox", "cat", "/proc/net/dev"]);
+    let out = net.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "cat",
+        "/proc/net/dev",
+    ]);
     assert!(out.contains("lo:") && !out.contains("eth0"), "{out}");
-    let out = net.ok(&["run", "--rm", "--network", "host", "busybox", "cat", "/proc/net/dev"]);
+    let out = net.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "busybox",
+        "cat",
+        "/proc/net/dev",
+    ]);
     assert!(out.contains("tv7"), "{out}");
     net.ok(&["run", "-d", "--name", "base", "busybox", "sleep", "60"]);
-    let out = net.ok(&["run", "--rm", "--network", "container:base", "busybox", "ip", "-4", "addr", "show", "eth0"]);
+    let out = net.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "container:base",
+        "busybox",
+        "ip",
+        "-4",
+        "addr",
+        "show",
+        "eth0",
+    ]);
     assert!(out.contains("172.17.0.2"), "{out}");
     net.ok(&["rm", "-f", "base"]);
     no_leftovers(&net, &ct);
@@ -181,9 +309,28 @@ fn connect_and_disconnect_at_runtime() {
     let ct = Ct::new();
     let net = TestNet::new(&ct);
     net.ok(&["network", "create", "--subnet", "10.42.0.0/24", "back"]);
-    net.ok(&["run", "-d", "--name", "app", "--network", "back", "busybox", "sleep", "60"]);
+    net.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "app",
+        "--network",
+        "back",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
     net.ok(&["run", "-d", "--name", "other", "busybox", "sleep", "60"]);
-    net.ok(&["network", "connect", "--alias", "db", "--ip", "10.42.0.50", "back", "other"]);
+    net.ok(&[
+        "network",
+        "connect",
+        "--alias",
+        "db",
+        "--ip",
+        "10.42.0.50",
+        "back",
+        "other",
+    ]);
     let out = net.ok(&["exec", "other", "ip", "-4", "addr"]);
     assert!(out.contains("10.42.0.50/24"), "{out}");
     net.ok(&["exec", "app", "ping", "-c1", "-W2", "db"]);
@@ -206,31 +353,74 @@ fn bad_input_is_refused_with_dockers_messages() {
     let net = TestNet::new(&ct);
     net.ok(&["network", "create", "--subnet", "10.10.0.0/16", "one"]);
     let e = net.fails_with(&["network", "create", "--subnet", "10.10.5.0/24", "two"], 1);
-    assert!(e.contains("Pool overlaps with other one on this address space"), "{e}");
+    assert!(
+        e.contains("Pool overlaps with other one on this address space"),
+        "{e}"
+    );
     let e = net.fails_with(&["network", "create", "one"], 1);
     assert!(e.contains("network with name one already exists"), "{e}");
-    let e = net.fails_with(&["run", "--rm", "--network", "nosuch", "busybox", "true"], 125);
+    let e = net.fails_with(
+        &["run", "--rm", "--network", "nosuch", "busybox", "true"],
+        125,
+    );
     assert!(e.contains("network nosuch not found"), "{e}");
     let e = net.fails_with(&["create", "--network", "nosuch", "busybox"], 125);
     assert!(e.contains("network nosuch not found"), "{e}");
     for b in ["bridge", "host", "none"] {
         let e = net.fails_with(&["network", "rm", b], 1);
-        assert!(e.contains("pre-defined network and cannot be removed"), "{e}");
+        assert!(
+            e.contains("pre-defined network and cannot be removed"),
+            "{e}"
+        );
     }
     let e = net.fails_with(&["run", "--rm", "-p", "99999:80", "busybox", "true"], 125);
     assert!(e.contains("99999"), "{e}");
-    let e = net.fails_with(&["run", "--rm", "--network-alias", "x", "busybox", "true"], 125);
-    assert!(e.contains("network-scoped alias is supported only for containers in user defined networks"), "{e}");
-    let e = net.fails_with(&["run", "--rm", "--network", "one", "--ip", "10.11.0.5", "busybox", "true"], 125);
-    assert!(e.contains("does not belong to any of this network's subnets"), "{e}");
+    let e = net.fails_with(
+        &["run", "--rm", "--network-alias", "x", "busybox", "true"],
+        125,
+    );
+    assert!(
+        e.contains(
+            "network-scoped alias is supported only for containers in user defined networks"
+        ),
+        "{e}"
+    );
+    let e = net.fails_with(
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "one",
+            "--ip",
+            "10.11.0.5",
+            "busybox",
+            "true",
+        ],
+        125,
+    );
+    assert!(
+        e.contains("does not belong to any of this network's subnets"),
+        "{e}"
+    );
     // Nothing half-created.
     assert_eq!(net.ok(&["ps", "-aq"]), "");
-    let ls = net.ok(&["network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"]);
-    assert_eq!(ls, "bridge bridge local\nhost host local\nnone null local\none bridge local\n");
+    let ls = net.ok(&[
+        "network",
+        "ls",
+        "--format",
+        "{{.Name}} {{.Driver}} {{.Scope}}",
+    ]);
+    assert_eq!(
+        ls,
+        "bridge bridge local\nhost host local\nnone null local\none bridge local\n"
+    );
     let q = net.ok(&["network", "ls", "-q", "--filter", "type=custom"]);
     assert_eq!(q.trim().len(), 12);
     let header = net.ok(&["network", "ls"]);
-    assert!(header.starts_with("NETWORK ID     NAME      DRIVER    SCOPE\n"), "{header}");
+    assert!(
+        header.starts_with("NETWORK ID     NAME      DRIVER    SCOPE\n"),
+        "{header}"
+    );
     let pruned = net.ok(&["network", "prune", "-f"]);
     assert_eq!(pruned, "Deleted Networks:\none\n\n");
     no_leftovers(&net, &ct);
@@ -246,5 +436,103 @@ fn hundred_run_rm_cycles_leave_nothing() {
     }
     no_leftovers(&net, &ct);
     let rules = net.ruleset();
-    assert!(!rules.contains("8080") && !rules.contains("8081"), "{rules}");
+    assert!(
+        !rules.contains("8080") && !rules.contains("8081"),
+        "{rules}"
+    );
+}
+
+fn ppid(pid: i32) -> i32 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    after.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn wait_dead(pid: i32) {
+    for _ in 0..100 {
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            return;
+        }
+        // A zombie is dead too.
+        if std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z")) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{pid} still alive");
+}
+
+#[test]
+fn restart_reestablishes_and_a_crashed_monitor_is_cleaned_up() {
+    let ct = Ct::new();
+    let net = TestNet::new(&ct);
+    net.ok(&["network", "create", "app"]);
+    net.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "svc",
+        "--hostname",
+        "svchost",
+        "--network",
+        "app",
+        "-p",
+        "8080:80",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    net.ok(&["restart", "-t", "1", "svc"]);
+    let out = net.ok(&["exec", "svc", "ip", "-4", "addr", "show", "eth0"]);
+    assert!(out.contains("172.18.0."), "{out}");
+    // Name and --hostname resolve after the restart.
+    net.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "app",
+        "busybox",
+        "ping",
+        "-c1",
+        "-W2",
+        "svc",
+    ]);
+    net.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "app",
+        "busybox",
+        "ping",
+        "-c1",
+        "-W2",
+        "svchost",
+    ]);
+    // Monitor and container killed: the next command repairs the state and the network.
+    let pid: i32 = net
+        .ok(&["inspect", "-f", "{{.State.Pid}}", "svc"])
+        .trim()
+        .parse()
+        .unwrap();
+    let mon = ppid(pid);
+    assert!(ct.monitors().contains(&mon));
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &mon.to_string()])
+        .status();
+    wait_dead(mon);
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status();
+    wait_dead(pid);
+    let st = net.ok(&["inspect", "-f", "{{.State.Status}}", "svc"]);
+    assert_eq!(st.trim(), "exited");
+    no_leftovers(&net, &ct);
+    // And it starts again with its port.
+    net.ok(&["start", "svc"]);
+    assert_eq!(
+        net.ok(&["port", "svc", "80/tcp"]),
+        "0.0.0.0:8080\n[::]:8080\n"
+    );
+    net.ok(&["rm", "-f", "svc"]);
+    no_leftovers(&net, &ct);
 }

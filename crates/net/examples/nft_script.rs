@@ -14,7 +14,10 @@ fn main() {
         container_port: 80,
     };
     if std::env::args().any(|a| a == "del") {
-        print!("{}", berth_net::nft::ports_del_script(std::slice::from_ref(&p)));
+        print!(
+            "{}",
+            berth_net::nft::ports_del_script(std::slice::from_ref(&p))
+        );
         print!("{}", berth_net::nft::network_del_script(&n));
     } else {
         print!("{}", berth_net::nft::base_script());

@@ -182,7 +182,10 @@ mod tests {
     #[test]
     fn parses_and_masks() {
         assert_eq!(s("172.18.3.4/16").to_string(), "172.18.0.0/16");
-        assert_eq!(s("10.0.0.0/8").broadcast(), Ipv4Addr::new(10, 255, 255, 255));
+        assert_eq!(
+            s("10.0.0.0/8").broadcast(),
+            Ipv4Addr::new(10, 255, 255, 255)
+        );
         for bad in ["10.0.0.0", "10.0.0/8", "10.0.0.0/33", "x/8", "10.0.0.0/"] {
             assert!(bad.parse::<Subnet>().is_err(), "{bad}");
         }
@@ -213,7 +216,8 @@ mod tests {
 
     #[test]
     fn proc_route() {
-        let t = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
+        let t =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n\
 eth0\t00000000\t0100A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n\
 eth0\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
         assert_eq!(parse_proc_route(t), vec![s("192.168.0.0/24")]);

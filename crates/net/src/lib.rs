@@ -98,7 +98,11 @@ pub(crate) fn run_with_input(
         return Ok(());
     }
     let msg = String::from_utf8_lossy(&out.stderr);
-    let msg: Vec<&str> = msg.lines().filter(|l| !l.trim().is_empty()).take(3).collect();
+    let msg: Vec<&str> = msg
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(3)
+        .collect();
     Err(NetError::Command {
         program,
         message: msg.join("; "),

@@ -119,7 +119,10 @@ pub fn attach(netns: &Path, endpoints: &[Endpoint], bring_up_lo: bool) -> Result
             e.ip, e.prefix, e.container_if, e.container_if
         ));
         if let Some(gw) = e.default_gateway {
-            inside.push_str(&format!("route add default via {gw} dev {}\n", e.container_if));
+            inside.push_str(&format!(
+                "route add default via {gw} dev {}\n",
+                e.container_if
+            ));
         }
     }
     if inside.is_empty() {

@@ -4,10 +4,10 @@
 
 use rusqlite::{params, OptionalExtension, Row};
 
-/// The SQL error type (for callers that do not depend on rusqlite).
-pub use rusqlite::Error as SqlError;
 /// The connection type (for callers that do not depend on rusqlite).
 pub use rusqlite::Connection;
+/// The SQL error type (for callers that do not depend on rusqlite).
+pub use rusqlite::Error as SqlError;
 
 /// One network as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -72,7 +72,10 @@ pub fn insert(conn: &Connection, n: &NetworkRow) -> rusqlite::Result<()> {
 
 /// Replaces a network's document.
 pub fn set_doc(conn: &Connection, id: &str, doc: &str) -> rusqlite::Result<()> {
-    conn.execute("UPDATE networks SET doc = ?2 WHERE id = ?1", params![id, doc])?;
+    conn.execute(
+        "UPDATE networks SET doc = ?2 WHERE id = ?1",
+        params![id, doc],
+    )?;
     Ok(())
 }
 
@@ -144,7 +147,11 @@ pub fn put_attachment(conn: &Connection, a: &AttachmentRow) -> rusqlite::Result<
 }
 
 /// Removes an attachment.
-pub fn delete_attachment(conn: &Connection, container: &str, network: &str) -> rusqlite::Result<bool> {
+pub fn delete_attachment(
+    conn: &Connection,
+    container: &str,
+    network: &str,
+) -> rusqlite::Result<bool> {
     Ok(conn.execute(
         "DELETE FROM network_attachments WHERE container_id = ?1 AND network_id = ?2",
         [container, network],
@@ -209,6 +216,9 @@ pub fn insert_port(conn: &Connection, p: &PortRow) -> rusqlite::Result<()> {
 
 /// Forgets a container's published ports.
 pub fn delete_ports_of(conn: &Connection, container: &str) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM published_ports WHERE container_id = ?1", [container])?;
+    conn.execute(
+        "DELETE FROM published_ports WHERE container_id = ?1",
+        [container],
+    )?;
     Ok(())
 }

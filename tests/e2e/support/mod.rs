@@ -18,8 +18,8 @@
 #![allow(dead_code)]
 
 pub mod containers;
-pub mod netns;
 pub mod images;
+pub mod netns;
 
 pub use images::*;
 

@@ -81,7 +81,7 @@ fn matches(n: &Network, filters: &[(String, String)]) -> anyhow::Result<bool> {
             "driver" => vals.iter().any(|v| n.row.driver == *v),
             "id" => vals.iter().any(|v| n.row.id.starts_with(v)),
             "name" => vals.iter().any(|v| n.row.name.contains(v)),
-            "scope" => vals.iter().any(|v| *v == "local"),
+            "scope" => vals.contains(&"local"),
             "type" => vals.iter().any(|v| match *v {
                 "builtin" => n.is_builtin(),
                 "custom" => !n.is_builtin(),
@@ -263,9 +263,10 @@ fn connect(a: NetworkConnectArgs) -> anyhow::Result<i32> {
     let mut engine = engine()?;
     engine.repair()?;
     let ep = EndpointSettings {
-        ipam_config: a.ip.filter(|i| !i.is_empty()).map(|i| EndpointIpam {
-            ipv4_address: i,
-        }),
+        ipam_config: a
+            .ip
+            .filter(|i| !i.is_empty())
+            .map(|i| EndpointIpam { ipv4_address: i }),
         aliases: (!a.alias.is_empty()).then_some(a.alias),
     };
     engine.network_connect(&a.network, &a.container, ep)?;

@@ -308,7 +308,9 @@ impl Engine {
         let user_subnet = req.subnet.is_some();
         let subnet = match &req.subnet {
             Some(s) => {
-                let sub: Subnet = s.parse().map_err(|e: berth_net::NetError| inv(e.to_string()))?;
+                let sub: Subnet = s
+                    .parse()
+                    .map_err(|e: berth_net::NetError| inv(e.to_string()))?;
                 if used.iter().any(|u| u.overlaps(&sub)) {
                     return Err(inv(
                         "invalid pool request: Pool overlaps with other one on this address space"
@@ -342,7 +344,9 @@ impl Engine {
             None => subnet.first_host(),
         };
         if let Some(r) = &req.ip_range {
-            let range: Subnet = r.parse().map_err(|e: berth_net::NetError| inv(e.to_string()))?;
+            let range: Subnet = r
+                .parse()
+                .map_err(|e: berth_net::NetError| inv(e.to_string()))?;
             if !subnet.covers(&range) {
                 return Err(inv(format!("no matching subnet for range {r}")));
             }
@@ -364,9 +368,11 @@ impl Engine {
         let doc = NetworkDoc {
             subnet: subnet.to_string(),
             gateway: gateway.to_string(),
-            ip_range: req.ip_range.clone().map(|r| {
-                r.parse::<Subnet>().map(|s| s.to_string()).unwrap_or(r)
-            }).unwrap_or_default(),
+            ip_range: req
+                .ip_range
+                .clone()
+                .map(|r| r.parse::<Subnet>().map(|s| s.to_string()).unwrap_or(r))
+                .unwrap_or_default(),
             internal: req.internal,
             attachable: req.attachable,
             user_subnet,
@@ -480,16 +486,19 @@ impl Engine {
             let net = self.network(name)?;
             let ep = endpoints
                 .get(name)
-                .or_else(|| (name == "bridge").then(|| endpoints.get("default")).flatten())
+                .or_else(|| {
+                    (name == "bridge")
+                        .then(|| endpoints.get("default"))
+                        .flatten()
+                })
                 .cloned()
                 .unwrap_or_default();
             match net.row.driver.as_str() {
                 "bridge" => {}
-                _ => {
-                    return Err(EngineError::InvalidArgument(
-                        "container cannot be connected to network endpoints: host and other networks".into(),
-                    ))
-                }
+                _ => return Err(EngineError::InvalidArgument(
+                    "container cannot be connected to network endpoints: host and other networks"
+                        .into(),
+                )),
             }
             check_endpoint(&net, &ep)?;
             out.push((net.row.id.clone(), ep));
@@ -601,10 +610,8 @@ impl Engine {
             )));
         };
         if att.ip.is_some() {
-            let _ = berth_net::link::delete(&[berth_net::link::host_veth_name(
-                &c.row.id,
-                &net.row.id,
-            )]);
+            let _ =
+                berth_net::link::delete(&[berth_net::link::host_veth_name(&c.row.id, &net.row.id)]);
         }
         let (cid, nid) = (c.row.id.clone(), net.row.id.clone());
         self.store
@@ -711,8 +718,7 @@ fn check_endpoint(net: &Network, ep: &EndpointSettings) -> Result<(), EngineErro
     let builtin_bridge = net.is_builtin() && net.row.name == "bridge";
     if builtin_bridge && !ep.alias_list().is_empty() {
         return Err(EngineError::InvalidArgument(
-            "network-scoped alias is supported only for containers in user defined networks"
-                .into(),
+            "network-scoped alias is supported only for containers in user defined networks".into(),
         ));
     }
     if let Some(ip) = ep.requested_ip() {
@@ -726,9 +732,9 @@ fn check_endpoint(net: &Network, ep: &EndpointSettings) -> Result<(), EngineErro
                 "user specified IP address is supported only when connecting to networks with user configured subnets".into(),
             ));
         }
-        let addr: Ipv4Addr = ip.parse().map_err(|_| {
-            EngineError::InvalidArgument(format!("invalid IPv4 address: {ip}"))
-        })?;
+        let addr: Ipv4Addr = ip
+            .parse()
+            .map_err(|_| EngineError::InvalidArgument(format!("invalid IPv4 address: {ip}")))?;
         if !net.subnet().is_some_and(|s| s.contains(addr)) {
             return Err(EngineError::InvalidArgument(format!(
                 "invalid address {ip}: It does not belong to any of this network's subnets"

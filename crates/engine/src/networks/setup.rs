@@ -595,7 +595,10 @@ impl Engine {
         if let Err(e) = link::attach(&ns, &[ep], false) {
             let mut row = att.clone();
             row.ip = None;
-            let _ = self.store.db_mut().write(|tx| nrows::put_attachment(tx, &row));
+            let _ = self
+                .store
+                .db_mut()
+                .write(|tx| nrows::put_attachment(tx, &row));
             return Err(e.into());
         }
         write_records(self.store.db().conn(), &run, net)?;
@@ -617,8 +620,8 @@ impl Engine {
         container_id: &str,
     ) -> Result<Vec<(Network, AttachmentRow)>, EngineError> {
         let conn = self.store.db().conn();
-        let atts = nrows::attachments_of(conn, container_id)
-            .map_err(super::db_err(self.store.db()))?;
+        let atts =
+            nrows::attachments_of(conn, container_id).map_err(super::db_err(self.store.db()))?;
         let mut out = Vec::new();
         for a in atts {
             if let Ok(Some(r)) = nrows::get(conn, &a.network_id) {
@@ -712,7 +715,13 @@ impl Engine {
                 "DNSNames": if dns_names.is_empty() { Value::Null } else { json!(dns_names) },
             });
             if i == 0 && n.is_builtin() {
-                for k in ["EndpointID", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress"] {
+                for k in [
+                    "EndpointID",
+                    "Gateway",
+                    "IPAddress",
+                    "IPPrefixLen",
+                    "MacAddress",
+                ] {
                     ns[k] = v[k].clone();
                 }
             }

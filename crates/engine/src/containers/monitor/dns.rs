@@ -64,17 +64,20 @@ impl DnsServer {
         let mut known = false;
         for line in conf.lines() {
             if let Some(net) = line.strip_prefix("network ") {
-                let recs = std::fs::read_to_string(
-                    crate::networks::records_path(&self.run, net.trim()),
-                )
-                .unwrap_or_default();
+                let recs =
+                    std::fs::read_to_string(crate::networks::records_path(&self.run, net.trim()))
+                        .unwrap_or_default();
                 let before = ips.len();
                 dns::lookup(&recs, &q.name, &mut ips);
                 known |= ips.len() > before;
             }
         }
         if known {
-            let ips = if q.qtype == dns::TYPE_A { &ips[..] } else { &[] };
+            let ips = if q.qtype == dns::TYPE_A {
+                &ips[..]
+            } else {
+                &[]
+            };
             let _ = self.sock.send_to(&dns::answer(&buf[..n], &q, ips, 0), from);
             return;
         }
@@ -89,12 +92,11 @@ impl DnsServer {
                 self.next_id = self.next_id.wrapping_add(1).max(1);
                 let orig = q.id;
                 buf[..2].copy_from_slice(&id.to_be_bytes());
-                let ok = u
-                    .send_to(&buf[..n], SocketAddrV4::new(addr, 53))
-                    .is_ok();
+                let ok = u.send_to(&buf[..n], SocketAddrV4::new(addr, 53)).is_ok();
                 buf[..2].copy_from_slice(&orig.to_be_bytes());
                 if ok {
-                    self.pending.retain(|p| p.3.elapsed() < Duration::from_secs(10));
+                    self.pending
+                        .retain(|p| p.3.elapsed() < Duration::from_secs(10));
                     if self.pending.len() >= PENDING {
                         self.pending.remove(0);
                     }
