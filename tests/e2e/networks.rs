@@ -402,6 +402,32 @@ fn bad_input_is_refused_with_dockers_messages() {
         e.contains("does not belong to any of this network's subnets"),
         "{e}"
     );
+    let e = net.fails_with(
+        &[
+            "network",
+            "create",
+            "-o",
+            "com.docker.network.bridge.name=lo",
+            "takeover",
+        ],
+        1,
+    );
+    assert!(e.contains("already in use"), "{e}");
+    assert!(net.links().contains(&"lo".to_string()));
+    let e = net.fails_with(
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "one",
+            "--network-alias",
+            "a b",
+            "busybox",
+            "true",
+        ],
+        125,
+    );
+    assert!(e.contains("invalid alias"), "{e}");
     // Nothing half-created.
     assert_eq!(net.ok(&["ps", "-aq"]), "");
     let ls = net.ok(&[

@@ -357,8 +357,19 @@ impl Engine {
             .get("com.docker.network.bridge.name")
             .cloned()
             .unwrap_or_else(|| format!("br-{}", &id[..12]));
-        if bridge.is_empty() || bridge.len() > 15 || bridge.contains(['/', ' ']) {
+        if bridge.is_empty()
+            || bridge.len() > 15
+            || !bridge
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        {
             return Err(inv(format!("invalid bridge name {bridge:?}")));
+        }
+        // Never take over (and later delete) an interface berth did not make.
+        if berth_net::link::exists(&bridge) {
+            return Err(EngineError::Conflict(format!(
+                "bridge name {bridge} is already in use by an interface of this host"
+            )));
         }
         if self.networks()?.iter().any(|n| n.bridge() == bridge) {
             return Err(EngineError::Conflict(format!(
@@ -716,6 +727,13 @@ pub(crate) fn endpoint_id(container_id: &str, network_id: &str) -> String {
 /// Docker's checks of `--ip` and `--network-alias` against the network.
 fn check_endpoint(net: &Network, ep: &EndpointSettings) -> Result<(), EngineError> {
     let builtin_bridge = net.is_builtin() && net.row.name == "bridge";
+    if let Some(a) = ep
+        .alias_list()
+        .iter()
+        .find(|a| a.is_empty() || a.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(EngineError::InvalidArgument(format!("invalid alias {a:?}")));
+    }
     if builtin_bridge && !ep.alias_list().is_empty() {
         return Err(EngineError::InvalidArgument(
             "network-scoped alias is supported only for containers in user defined networks".into(),
