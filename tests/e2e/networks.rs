@@ -129,6 +129,8 @@ fn published_ports_reach_the_container_from_host_and_hairpin() {
         "9999:9999/udp",
         "-p",
         "90",
+        "-p",
+        "127.0.0.1:5353:53/udp",
         "busybox",
         "sh",
         "-c",
@@ -170,7 +172,12 @@ fn published_ports_reach_the_container_from_host_and_hairpin() {
     // `port`, `ps` and inspect.
     let port = net.ok(&["port", "web", "80"]);
     assert!(port.contains("0.0.0.0:8080\n[::]:8080"), "{port}");
+    assert_eq!(net.ok(&["port", "web", "53/udp"]), "127.0.0.1:5353\n");
     let all = net.ok(&["port", "web"]);
+    assert!(
+        all.starts_with("53/udp -> 127.0.0.1:5353\n80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n"),
+        "{all}"
+    );
     assert!(all.contains("80/tcp -> 0.0.0.0:8080"), "{all}");
     assert!(
         all.lines().any(|l| l.starts_with("90/tcp -> 0.0.0.0:3")),
@@ -560,5 +567,90 @@ fn restart_reestablishes_and_a_crashed_monitor_is_cleaned_up() {
         "0.0.0.0:8080\n[::]:8080\n"
     );
     net.ok(&["rm", "-f", "svc"]);
+    no_leftovers(&net, &ct);
+}
+
+/// A one-answer DNS server on `addr`:53 inside the test's namespace (a thread of the test
+/// that entered it), answering every A query with 192.0.2.7 until `stop` is set.
+fn fake_upstream(
+    ns: &str,
+    addr: &str,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    let ns = std::fs::File::open(ns).unwrap();
+    let addr: std::net::Ipv4Addr = addr.parse().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h = std::thread::spawn(move || {
+        rustix::thread::move_into_link_name_space(
+            std::os::fd::AsFd::as_fd(&ns),
+            Some(rustix::thread::LinkNameSpaceType::Network),
+        )
+        .unwrap();
+        let sock = std::net::UdpSocket::bind((addr, 53)).unwrap();
+        sock.set_read_timeout(Some(std::time::Duration::from_millis(100)))
+            .unwrap();
+        tx.send(()).unwrap();
+        let mut buf = [0u8; 512];
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                continue;
+            };
+            // Header + question as asked, then one A record pointing at the question.
+            let mut end = 12;
+            while end < n && buf[end] != 0 {
+                end += 1 + buf[end] as usize;
+            }
+            end += 5;
+            let qtype = u16::from_be_bytes([buf[end - 4], buf[end - 3]]);
+            let mut out = buf[..end].to_vec();
+            out[2] = 0x81;
+            out[3] = 0x80;
+            out[6..12].copy_from_slice(&[0, (qtype == 1) as u8, 0, 0, 0, 0]);
+            if qtype == 1 {
+                out.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 7]);
+            }
+            let _ = sock.send_to(&out, from);
+        }
+    });
+    rx.recv().unwrap();
+    h
+}
+
+#[test]
+fn embedded_dns_forwards_other_names_to_the_upstream() {
+    let ct = Ct::new();
+    let net = TestNet::new(&ct);
+    net.sh("ip link add tv0 type veth peer name tv1 && ip addr add 10.98.0.1/24 dev tv0 && ip link set tv1 up && ip link set tv0 up");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let server = fake_upstream(&net.path(), "10.98.0.1", stop.clone());
+    net.ok(&["network", "create", "fwd"]);
+    net.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "peer",
+        "--network",
+        "fwd",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    let out = net.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "fwd",
+        "--dns",
+        "10.98.0.1",
+        "busybox",
+        "sh",
+        "-c",
+        "nslookup example.test; nslookup peer",
+    ]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    server.join().unwrap();
+    assert!(out.contains("192.0.2.7"), "not forwarded:\n{out}");
+    assert!(out.contains("172.18.0.2"), "peer not resolved:\n{out}");
+    net.ok(&["rm", "-f", "peer"]);
     no_leftovers(&net, &ct);
 }
