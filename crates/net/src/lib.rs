@@ -72,12 +72,31 @@ impl Classify for NetError {
     }
 }
 
-/// Runs `program args…` with `input` on stdin; fails with its stderr when it exits non-zero.
-pub(crate) fn run_with_input(
+/// A command started by [`start_with_input`], to wait for later.
+#[derive(Debug)]
+pub struct Pending {
+    program: &'static str,
+    child: std::process::Child,
+}
+
+impl Pending {
+    /// Waits for the command; fails with its stderr when it exits non-zero.
+    pub fn wait(self) -> Result<(), NetError> {
+        let program = self.program;
+        let out = self
+            .child
+            .wait_with_output()
+            .map_err(|source| NetError::Spawn { program, source })?;
+        finish(program, out)
+    }
+}
+
+/// Starts `program args…` with `input` on stdin.
+pub(crate) fn start_with_input(
     program: &'static str,
     args: &[&str],
     input: &str,
-) -> Result<(), NetError> {
+) -> Result<Pending, NetError> {
     use std::io::Write;
     use std::process::{Command, Stdio};
     tracing::debug!(program, ?args, input, "running");
@@ -91,9 +110,19 @@ pub(crate) fn run_with_input(
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(input.as_bytes());
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|source| NetError::Spawn { program, source })?;
+    Ok(Pending { program, child })
+}
+
+/// Runs `program args…` with `input` on stdin; fails with its stderr when it exits non-zero.
+pub(crate) fn run_with_input(
+    program: &'static str,
+    args: &[&str],
+    input: &str,
+) -> Result<(), NetError> {
+    start_with_input(program, args, input)?.wait()
+}
+
+fn finish(program: &'static str, out: std::process::Output) -> Result<(), NetError> {
     if out.status.success() {
         return Ok(());
     }

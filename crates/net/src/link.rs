@@ -51,17 +51,26 @@ pub fn create_bridge(name: &str, gateway: Ipv4Addr, subnet: &Subnet) -> Result<(
     Ok(())
 }
 
-/// Deletes link `name` (a bridge, a host-side veth); a missing link is not an error.
+/// Deletes links (bridges, host-side veths); missing links are not an error.
 pub fn delete(names: &[String]) -> Result<(), NetError> {
+    match delete_start(names)? {
+        Some(p) => p.wait(),
+        None => Ok(()),
+    }
+}
+
+/// Starts deleting links, for the caller to wait on while it does other work (deleting a
+/// veth waits for an RCU grace period in the kernel: tens of milliseconds).
+pub fn delete_start(names: &[String]) -> Result<Option<crate::Pending>, NetError> {
     let present: Vec<&String> = {
         let all = interfaces();
         names.iter().filter(|n| all.contains(n)).collect()
     };
     if present.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let cmds: String = present.iter().map(|n| format!("link del {n}\n")).collect();
-    crate::run_with_input("ip", &["-force", "-batch", "-"], &cmds)
+    crate::start_with_input("ip", &["-force", "-batch", "-"], &cmds).map(Some)
 }
 
 /// Writes `/proc/sys/<key>` in the current thread's network namespace.

@@ -168,18 +168,29 @@ pub(crate) fn teardown(db: &mut Db, run: &Path, container_id: &str) -> Result<()
         return Ok(());
     }
     let mut errors = Vec::new();
+    // The veths and the port rules go in parallel: both wait for the kernel (RCU grace
+    // periods), not for the CPU.
+    let veths: Vec<String> = live
+        .iter()
+        .map(|a| link::host_veth_name(container_id, &a.network_id))
+        .collect();
+    let deleting = match link::delete_start(&veths) {
+        Ok(p) => p,
+        Err(e) => {
+            errors.push(e.to_string());
+            None
+        }
+    };
     if !ports.is_empty() {
         let rules: Vec<nft::PortRule> = ports.iter().filter_map(port_rule).collect();
         if let Err(e) = nft::apply(&nft::ports_del_script(&rules)) {
             errors.push(e.to_string());
         }
     }
-    let veths: Vec<String> = live
-        .iter()
-        .map(|a| link::host_veth_name(container_id, &a.network_id))
-        .collect();
-    if let Err(e) = link::delete(&veths) {
-        errors.push(e.to_string());
+    if let Some(p) = deleting {
+        if let Err(e) = p.wait() {
+            errors.push(e.to_string());
+        }
     }
     if let Err(e) = netns::remove(&ns) {
         errors.push(e.to_string());
