@@ -750,3 +750,62 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn port(proto: &str, host_ip: &str, host_port: u16) -> PortRow {
+        PortRow {
+            proto: proto.into(),
+            host_ip: host_ip.into(),
+            host_port,
+            container_id: "c".into(),
+            container_port: 80,
+            container_ip: "172.17.0.2".into(),
+        }
+    }
+
+    #[test]
+    fn host_port_specs() {
+        assert_eq!(host_ports("").unwrap(), None);
+        assert_eq!(host_ports("8080").unwrap(), Some((8080, 8080)));
+        assert_eq!(host_ports("8000-8010").unwrap(), Some((8000, 8010)));
+        assert!(host_ports("9-1").is_err());
+        assert!(host_ports("x").is_err());
+    }
+
+    #[test]
+    fn port_conflicts_like_dockers_allocator() {
+        let all = port("tcp", "", 8080);
+        assert!(conflicts(&all, "tcp", "127.0.0.1", 8080));
+        assert!(conflicts(&all, "tcp", "", 8080));
+        assert!(!conflicts(&all, "udp", "", 8080));
+        assert!(!conflicts(&all, "tcp", "", 8081));
+        let one = port("tcp", "127.0.0.1", 8080);
+        assert!(!conflicts(&one, "tcp", "10.0.0.1", 8080));
+        assert!(conflicts(&one, "tcp", "", 8080));
+    }
+
+    #[test]
+    fn ports_value_lists_both_families_for_all_addresses() {
+        let v = ports_value(
+            ["90/tcp".to_string()].into_iter(),
+            &[port("tcp", "", 8080), port("udp", "127.0.0.1", 53)],
+        );
+        assert_eq!(v["90/tcp"], serde_json::Value::Null);
+        assert_eq!(v["80/tcp"][0]["HostIp"], "0.0.0.0");
+        assert_eq!(v["80/tcp"][1]["HostIp"], "::");
+        assert_eq!(v["80/tcp"][1]["HostPort"], "8080");
+        assert_eq!(v["80/udp"][0]["HostIp"], "127.0.0.1");
+    }
+
+    #[test]
+    fn port_rules_from_rows() {
+        let r = port_rule(&port("tcp", "", 8080)).unwrap();
+        assert_eq!(r.host_ip, None);
+        let r = port_rule(&port("udp", "127.0.0.1", 53)).unwrap();
+        assert_eq!(r.host_ip, Some(Ipv4Addr::LOCALHOST));
+        assert_eq!(r.container_ip, Ipv4Addr::new(172, 17, 0, 2));
+    }
+}
