@@ -15,6 +15,9 @@ pub enum EngineError {
     /// No container matches the name or id.
     #[error("No such container: {0}")]
     NoSuchContainer(String),
+    /// No volume has that name.
+    #[error("get {0}: no such volume")]
+    NoSuchVolume(String),
     /// The container's process could not be started; `code` is what `docker run` exits with
     /// (127 command not found, 126 not executable, 125 otherwise).
     #[error("{message}")]
@@ -89,7 +92,9 @@ impl From<berth_store::DbError> for EngineError {
 impl Classify for EngineError {
     fn kind(&self) -> ErrorKind {
         match self {
-            EngineError::NoSuchImage(_) | EngineError::NoSuchContainer(_) => ErrorKind::NotFound,
+            EngineError::NoSuchImage(_)
+            | EngineError::NoSuchContainer(_)
+            | EngineError::NoSuchVolume(_) => ErrorKind::NotFound,
             EngineError::StartFailed { .. } => ErrorKind::Internal,
             EngineError::RuntimeSpec(e) => e.kind(),
             EngineError::Runtime(e) => e.kind(),

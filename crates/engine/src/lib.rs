@@ -11,6 +11,7 @@
 pub mod containers;
 pub mod error;
 pub mod images;
+pub mod volumes;
 
 use std::path::PathBuf;
 

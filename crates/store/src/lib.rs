@@ -19,6 +19,7 @@ pub mod db;
 pub mod fsutil;
 pub mod lock;
 pub mod records;
+pub mod volumes;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;

@@ -3,11 +3,14 @@
 pub mod container;
 pub mod container_opts;
 pub mod image;
+pub mod mount_opt;
+pub mod volume;
 
 use clap::{Parser, Subcommand};
 
 pub use container::*;
 pub use image::*;
+pub use volume::*;
 
 /// berth: a daemonless, Docker-compatible container engine.
 #[derive(Debug, Parser)]
@@ -104,6 +107,9 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(VolumeCommand),
 }
 
 /// `version`.

@@ -131,7 +131,7 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
     }
     if s.auto_remove {
         // `--rm` (never with a restart policy): the exit is not recorded, the container goes.
-        let _ = remove_everything(&mut db, paths, &s.id, &rt);
+        let _ = remove_everything(&mut db, paths, &s.id, &rt, true);
         return false;
     }
     let id = s.id.clone();
@@ -168,7 +168,7 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
         Ok(Some(false)) => {
             let _ = rootfs::unmount(paths);
             if s.auto_remove {
-                let _ = remove_everything(&mut db, paths, &id, &rt);
+                let _ = remove_everything(&mut db, paths, &id, &rt, true);
             }
             false
         }
@@ -206,7 +206,7 @@ pub(crate) fn failed_child(s: &Settings, paths: &Paths, code: i32, msg: &str) {
         Ok(())
     });
     if s.auto_remove {
-        let _ = remove_everything(&mut db, paths, &id, &rt);
+        let _ = remove_everything(&mut db, paths, &id, &rt, true);
     }
 }
 
@@ -216,13 +216,25 @@ pub(crate) fn remove_everything(
     paths: &Paths,
     id: &str,
     rt: &oci::Runtime,
+    volumes: bool,
 ) -> Result<(), String> {
     let _ = rootfs::unmount(paths);
     let _ = oci::delete(rt, &paths.runtime_root, id);
-    db.write(|tx| rows::delete(tx, id))
+    let dropped = db
+        .write(|tx| {
+            // `rm -v` / `--rm`: the container's anonymous volumes go with it.
+            let dropped = if volumes {
+                berth_store::volumes::drop_anonymous_of(tx, id)?
+            } else {
+                Vec::new()
+            };
+            rows::delete(tx, id)?;
+            Ok(dropped)
+        })
         .map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&paths.dir);
     let _ = std::fs::remove_dir_all(&paths.run_dir);
+    crate::volumes::remove_dirs_beside(paths, &dropped);
     Ok(())
 }
 

@@ -198,13 +198,24 @@ impl Engine {
         names: &[String],
         force: bool,
     ) -> Vec<(String, Result<(), EngineError>)> {
+        self.remove_containers_with_volumes(names, force, false)
+    }
+
+    /// [`Engine::remove_containers`]; with `volumes` (`rm -v`), each container's anonymous
+    /// volumes that no other container uses are removed with it.
+    pub fn remove_containers_with_volumes(
+        &mut self,
+        names: &[String],
+        force: bool,
+        volumes: bool,
+    ) -> Vec<(String, Result<(), EngineError>)> {
         let mut out: Vec<(String, Result<(), EngineError>)> = Vec::new();
         let mut found: Vec<(usize, Container)> = Vec::new();
         for n in names {
             match self.container(n) {
                 Ok(c) if is_live(&c.row.state) && (!force || c.row.state != "running") => {
                     // Refusals and the rarer states take the one-by-one path.
-                    let r = self.remove_container(n, force);
+                    let r = self.remove_container_with_volumes(n, force, volumes);
                     out.push((n.clone(), r));
                 }
                 Ok(c) => {
@@ -262,17 +273,27 @@ impl Engine {
             gone.push(c.row.id.clone());
         }
         let deleted = self.store.db_mut().write(|tx| {
+            let mut dropped = Vec::new();
             for id in &gone {
+                if volumes {
+                    dropped.extend(berth_store::volumes::drop_anonymous_of(tx, id)?);
+                }
                 rows::delete(tx, id)?;
             }
-            Ok(())
+            Ok(dropped)
         });
-        if let Err(e) = deleted {
-            let msg = e.to_string();
-            for (i, _) in &found {
-                out[*i].1 = Err(EngineError::InvalidArgument(msg.clone()));
+        let dropped = match deleted {
+            Ok(d) => d,
+            Err(e) => {
+                let msg = e.to_string();
+                for (i, _) in &found {
+                    out[*i].1 = Err(EngineError::InvalidArgument(msg.clone()));
+                }
+                return out;
             }
-            return out;
+        };
+        for v in &dropped {
+            self.remove_volume_dir(v);
         }
         for (_, c) in &found {
             let paths = self.container_paths(&c.row.id);
@@ -284,6 +305,16 @@ impl Engine {
 
     /// Removes a container (`force`: kills it first).
     pub fn remove_container(&mut self, name_or_id: &str, force: bool) -> Result<(), EngineError> {
+        self.remove_container_with_volumes(name_or_id, force, false)
+    }
+
+    /// [`Engine::remove_container`]; with `volumes`, its anonymous volumes go too.
+    pub fn remove_container_with_volumes(
+        &mut self,
+        name_or_id: &str,
+        force: bool,
+        volumes: bool,
+    ) -> Result<(), EngineError> {
         let c = self.container(name_or_id)?;
         if is_live(&c.row.state) {
             if !force {
@@ -314,7 +345,7 @@ impl Engine {
         }
         let paths = self.container_paths(&c.row.id);
         let rt = c.runtime();
-        lifecycle::remove_everything(self.store.db_mut(), &paths, &c.row.id, &rt)
+        lifecycle::remove_everything(self.store.db_mut(), &paths, &c.row.id, &rt, volumes)
             .map_err(EngineError::InvalidArgument)
     }
 
