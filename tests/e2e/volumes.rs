@@ -745,7 +745,7 @@ fn malformed_specs_use_dockers_messages_and_create_nothing() {
 }
 
 #[test]
-fn diff_and_export_ignore_volumes() {
+fn diff_and_export_ignore_volumes_cp_uses_them() {
     let ct = Ct::new();
     let o = ct.run(&[
         "--name",
@@ -761,6 +761,43 @@ fn diff_and_export_ignore_volumes() {
     let diff = ct.ok(&["diff", "dd"]);
     assert!(diff.contains("A /outside"), "{diff}");
     assert!(!diff.contains("in-volume"), "{diff}");
+    let export = ct.cmd(&["export", "dd"]).run();
+    assert!(export.success());
+    let names: Vec<String> = tar::Archive::new(export.stdout_bytes.as_slice())
+        .entries()
+        .unwrap()
+        .map(|e| String::from_utf8_lossy(&e.unwrap().path_bytes()).into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n == "outside"), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains("in-volume")), "{names:?}");
+
+    // cp reads and writes the volume, not the layer below it.
+    let host = ct.write("up/new", "copied");
+    ct.ok(&["cp", host.to_str().unwrap(), "dd:/vol/"]);
+    assert_eq!(
+        std::fs::read_to_string(vol_dir(&ct, "dv").join("new")).unwrap(),
+        "copied"
+    );
+    let out = ct.scratch().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    ct.ok(&["cp", "dd:/vol/in-volume", out.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("in-volume")).unwrap(),
+        "x\n"
+    );
+    ct.ok(&["cp", "dd:/vol", out.join("whole").to_str().unwrap()]);
+    assert!(out.join("whole/new").is_file());
+    ct.ok(&[
+        "create",
+        "--name",
+        "ro",
+        "-v",
+        "dv:/vol:ro",
+        BUSYBOX,
+        "true",
+    ]);
+    let e = ct.fails_with(&["cp", host.to_str().unwrap(), "ro:/vol/"], 1);
+    assert!(e.contains("mounted volume is marked read-only"), "{e}");
     ct.finish();
     assert_eq!(volume_names(&ct), ["dv"]);
 }

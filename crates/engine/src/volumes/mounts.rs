@@ -161,19 +161,26 @@ pub struct MountPoint {
 impl MountPoint {
     /// The entry of Docker's `Mounts` in `inspect`.
     pub fn inspect(&self, source: &Path) -> Value {
-        let mut v = json!({
-            "Type": self.kind,
-            "Source": if self.kind == "tmpfs" { String::new() } else { source.to_string_lossy().into_owned() },
-            "Destination": self.destination,
-            "Mode": self.mode,
-            "RW": self.rw,
-            "Propagation": self.propagation,
-        });
+        // Go's field order; Name and Driver are omitted when empty.
+        let mut m = serde_json::Map::new();
+        m.insert("Type".into(), json!(self.kind));
         if self.kind == "volume" {
-            v["Name"] = json!(self.name);
-            v["Driver"] = json!(self.driver);
+            m.insert("Name".into(), json!(self.name));
         }
-        v
+        let source = if self.kind == "tmpfs" {
+            String::new()
+        } else {
+            source.to_string_lossy().into_owned()
+        };
+        m.insert("Source".into(), json!(source));
+        m.insert("Destination".into(), json!(self.destination));
+        if self.kind == "volume" {
+            m.insert("Driver".into(), json!(self.driver));
+        }
+        m.insert("Mode".into(), json!(self.mode));
+        m.insert("RW".into(), json!(self.rw));
+        m.insert("Propagation".into(), json!(self.propagation));
+        Value::Object(m)
     }
 }
 

@@ -64,17 +64,17 @@ fn mounts_column(c: &Container, no_trunc: bool) -> String {
     c.doc
         .mount_points
         .iter()
-        .map(|m| {
+        .filter_map(|m| {
             let n = if m.name.is_empty() {
                 &m.source
             } else {
                 &m.name
             };
-            if !no_trunc && n.chars().count() > 15 {
+            Some(if !no_trunc && n.chars().count() > 15 {
                 n.chars().take(15).collect::<String>() + "…"
             } else {
                 n.clone()
-            }
+            })
         })
         .collect::<Vec<_>>()
         .join(",")
