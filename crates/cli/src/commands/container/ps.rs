@@ -70,6 +70,9 @@ fn mounts_column(c: &Container, no_trunc: bool) -> String {
             } else {
                 &m.name
             };
+            if n.is_empty() {
+                return None;
+            }
             Some(if !no_trunc && n.chars().count() > 15 {
                 n.chars().take(15).collect::<String>() + "…"
             } else {
