@@ -215,6 +215,11 @@ fn named_volume_outlives_containers_and_is_shared_live() {
     assert!(o.success(), "{o}");
     // Implicitly created, and in use by the stopped container.
     assert_eq!(volume_names(&ct), ["data"]);
+    let v: Value = serde_json::from_str(&ct.ok(&["volume", "inspect", "data"])).unwrap();
+    assert_eq!(
+        (&v[0]["Labels"], &v[0]["Options"]),
+        (&Value::Null, &Value::Null)
+    );
     let id = ct.id("ww");
     let e = ct.fails_with(&["volume", "rm", "data"], 1);
     assert_eq!(

@@ -99,6 +99,7 @@ pub const MIGRATIONS: &[&str] = &[
         labels      TEXT NOT NULL DEFAULT '{}',
         options     TEXT NOT NULL DEFAULT '{}',
         anonymous   INTEGER NOT NULL DEFAULT 0,
+        implicit    INTEGER NOT NULL DEFAULT 0,
         created     INTEGER NOT NULL
     );
     CREATE TABLE volume_refs (

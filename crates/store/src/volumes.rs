@@ -25,11 +25,14 @@ pub struct VolumeRow {
     pub options: BTreeMap<String, String>,
     /// Created for one container without a name (`-v /path`, image `VOLUME`).
     pub anonymous: bool,
+    /// Created for a container (`-v`, `--mount`, `VOLUME`), not by `volume create`: Docker
+    /// shows its empty labels and options as `null`.
+    pub implicit: bool,
     /// Creation time, unix nanoseconds.
     pub created: i64,
 }
 
-const COLUMNS: &str = "name, driver, labels, options, anonymous, created";
+const COLUMNS: &str = "name, driver, labels, options, anonymous, implicit, created";
 
 fn from_row(r: &Row<'_>) -> Result<VolumeRow> {
     let map = |s: String| serde_json::from_str(&s).unwrap_or_default();
@@ -39,7 +42,8 @@ fn from_row(r: &Row<'_>) -> Result<VolumeRow> {
         labels: map(r.get(2)?),
         options: map(r.get(3)?),
         anonymous: r.get(4)?,
-        created: r.get(5)?,
+        implicit: r.get(5)?,
+        created: r.get(6)?,
     })
 }
 
@@ -64,13 +68,14 @@ pub fn get(conn: &Connection, name: &str) -> Result<Option<VolumeRow>> {
 /// Inserts a volume unless one of that name exists; returns whether it was inserted.
 pub fn insert(conn: &Connection, v: &VolumeRow) -> Result<bool> {
     let n = conn.execute(
-        &format!("INSERT OR IGNORE INTO volumes({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+        &format!("INSERT OR IGNORE INTO volumes({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
         params![
             v.name,
             v.driver,
             json(&v.labels),
             json(&v.options),
             v.anonymous,
+            v.implicit,
             v.created
         ],
     )?;

@@ -42,6 +42,7 @@ pub fn create(a: VolumeCreateArgs) -> anyhow::Result<i32> {
         driver: a.driver,
         options: kv_map(&a.opt),
         labels: kv_map(&a.label),
+        implicit: false,
     })?;
     write_stdout(&format!("{}\n", v.row.name))?;
     Ok(0)

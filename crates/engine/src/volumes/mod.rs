@@ -42,6 +42,8 @@ pub struct VolumeCreate {
     pub options: BTreeMap<String, String>,
     /// `--label key=value`.
     pub labels: BTreeMap<String, String>,
+    /// Made for a container rather than by `volume create`.
+    pub implicit: bool,
 }
 
 /// A volume with what `ls`, `inspect` and `system df` show.
@@ -67,10 +69,10 @@ impl Volume {
         json!({
             "CreatedAt": created,
             "Driver": self.row.driver,
-            "Labels": self.row.labels,
+            "Labels": if self.row.implicit && self.row.labels.is_empty() { Value::Null } else { json!(self.row.labels) },
             "Mountpoint": self.mountpoint,
             "Name": self.row.name,
-            "Options": self.row.options,
+            "Options": if self.row.implicit && self.row.options.is_empty() { Value::Null } else { json!(self.row.options) },
             "Scope": "local",
         })
     }
@@ -314,6 +316,7 @@ impl Engine {
             labels,
             options: req.options.clone(),
             anonymous,
+            implicit: req.implicit,
             created: berth_store::now_nanos(),
         };
         self.make_volume_dirs(&name)?;
@@ -345,7 +348,8 @@ impl Engine {
             .ok_or_else(|| EngineError::NoSuchVolume(name.to_string()))
     }
 
-    /// Every volume passing `filters`, sorted by name.
+    /// Every volume passing `filters`, sorted by name (naturally: `v2` before `v10`, as
+    /// the docker CLI sorts them).
     pub fn list_volumes(&self, filters: &VolumeFilters) -> Result<Vec<Volume>, EngineError> {
         let conn = self.store.db().conn();
         let counts =
@@ -359,7 +363,11 @@ impl Engine {
                 row,
             })
             .filter(|v| filters.matches(v))
-            .collect())
+            .collect::<Vec<_>>())
+        .map(|mut v| {
+            v.sort_by(|a, b| natural_cmp(&a.row.name, &b.row.name));
+            v
+        })
     }
 
     /// `volume rm`: refused while a container uses the volume (Docker's message, listing
@@ -460,6 +468,42 @@ pub(crate) fn remove_dirs_beside(paths: &crate::containers::paths::Paths, names:
     }
 }
 
+/// `sortorder.NaturalLess` as an ordering: runs of digits compare by value.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
+            let si = i;
+            while i < a.len() && a[i].is_ascii_digit() {
+                i += 1;
+            }
+            let sj = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let na = std::str::from_utf8(&a[si..i])
+                .unwrap_or("")
+                .trim_start_matches('0');
+            let nb = std::str::from_utf8(&b[sj..j])
+                .unwrap_or("")
+                .trim_start_matches('0');
+            let o = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+            if o != Ordering::Equal {
+                return o;
+            }
+        } else {
+            if a[i] != b[j] {
+                return a[i].cmp(&b[j]);
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    (a.len() - i).cmp(&(b.len() - j))
+}
+
 /// The host directory of an `o=bind` volume.
 pub(crate) fn bind_device(opts: &BTreeMap<String, String>) -> Option<&str> {
     let o = opts.get("o")?;
@@ -541,6 +585,13 @@ mod tests {
                 .to_string(),
             "create v: missing required option: \"device\""
         );
+    }
+
+    #[test]
+    fn natural_order() {
+        let mut v = vec!["v10", "v2", "a", "v1", "b01"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, ["a", "b01", "v1", "v2", "v10"]);
     }
 
     #[test]

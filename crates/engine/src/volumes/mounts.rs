@@ -612,6 +612,7 @@ impl MountPlan {
                         labels,
                         options: v.options.clone(),
                         anonymous: true,
+                        implicit: true,
                         created: now,
                     },
                 )?;
@@ -645,6 +646,7 @@ impl Engine {
                     driver: "local".into(),
                     options: v.options.clone(),
                     labels: v.labels.clone(),
+                    implicit: true,
                 })?;
             }
         }
