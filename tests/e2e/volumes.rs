@@ -806,3 +806,73 @@ fn diff_and_export_ignore_volumes_cp_uses_them() {
     ct.finish();
     assert_eq!(volume_names(&ct), ["dv"]);
 }
+
+#[test]
+fn symlinked_volume_destinations_stay_inside_the_container() {
+    // A hostile image: its VOLUME path and a bind destination are absolute symlinks naming
+    // host directories that exist (CVE-2021-30465 class). Mounts and copy-up must resolve
+    // them inside the container's root, never on the host.
+    let ct = Ct::new();
+    let host = ct.scratch().join("host-target");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("secret"), "host secret").unwrap();
+    let host2 = ct.scratch().join("host-target2");
+    std::fs::create_dir_all(&host2).unwrap();
+    let target = host.to_str().unwrap().to_string();
+    let target2 = host2.to_str().unwrap().to_string();
+    let img = crate::support::busybox_image("evil:latest")
+        .layer(
+            Rootfs::new()
+                .symlink("data", &target)
+                .symlink("mnt2", &target2)
+                .symlink("up", "../../../../../.."),
+        )
+        .volume("/data");
+    ct.load_images(&[img]);
+    let src = ct.scratch().join("bindsrc");
+    std::fs::create_dir_all(&src).unwrap();
+    let bind = format!("{}:/mnt2", src.display());
+    let o = ct.run(&[
+        "--rm",
+        "-v",
+        &bind,
+        "evil",
+        "sh",
+        "-c",
+        "echo pwn > /data/x; echo pwn > /mnt2/y; cat /data/x /mnt2/y; cat /data/secret 2>&1; true",
+    ]);
+    assert!(o.success(), "{o}");
+    assert!(!o.stdout.contains("host secret"), "{o}");
+    let left: Vec<_> = std::fs::read_dir(&host)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        ["secret"],
+        "nothing written to the host through a symlink"
+    );
+    assert_eq!(std::fs::read_to_string(src.join("y")).unwrap(), "pwn\n");
+    assert!(std::fs::read_dir(&host2).unwrap().next().is_none());
+    assert!(o.stdout.starts_with("pwn\npwn\n"), "{o}");
+    // A destination that resolves to the container's root is refused.
+    let e = ct.fails_with(
+        &[
+            "run",
+            "--network",
+            "none",
+            "--rm",
+            "-v",
+            "upv:/up",
+            "evil",
+            "true",
+        ],
+        125,
+    );
+    assert!(
+        e.contains("invalid mount destination /up: it resolves to the container's root"),
+        "{e}"
+    );
+    ct.finish();
+}

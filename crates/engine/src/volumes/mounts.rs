@@ -693,9 +693,29 @@ impl Engine {
         first: bool,
     ) -> Result<Vec<rspec::Mount>, EngineError> {
         let mut out = Vec::new();
-        let mut sorted: Vec<&MountPoint> = points.iter().collect();
-        sorted.sort_by_key(|m| m.destination.split('/').filter(|c| !c.is_empty()).count());
-        for mp in sorted {
+        // Destinations resolved inside the rootfs first (symlinks followed there), then
+        // mounted parents first.
+        let mut resolved: Vec<MountPoint> = Vec::with_capacity(points.len());
+        for mp in points {
+            let is_dir = match mp.kind.as_str() {
+                "bind" => std::fs::metadata(&mp.source)
+                    .map(|m| m.is_dir())
+                    .unwrap_or(true),
+                _ => true,
+            };
+            let dest = resolve_destination(rootfs, &mp.destination, is_dir).map_err(|e| {
+                EngineError::StartFailed {
+                    code: 125,
+                    message: format!("invalid mount destination {}: {e}", mp.destination),
+                }
+            })?;
+            resolved.push(MountPoint {
+                destination: dest,
+                ..mp.clone()
+            });
+        }
+        resolved.sort_by_key(|m| m.destination.split('/').filter(|c| !c.is_empty()).count());
+        for mp in &resolved {
             let ro = (!mp.rw).then(|| "ro".to_string());
             match mp.kind.as_str() {
                 "tmpfs" => {
@@ -783,6 +803,86 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// Resolves a mount destination inside `rootfs` the way Docker's `FollowSymlinkInScope`
+/// does: symlinks met on the way (absolute or relative) are followed *inside* the root,
+/// `..` never climbs above it, and missing directories are made (`mkdirat` relative to the
+/// directory fd just resolved; the last component only when `dir`). Returns the resolved
+/// path, free of symlinks, so the runtime mounts exactly there; a destination that
+/// resolves to the root itself is refused. The rootfs is not in use by any process while
+/// this runs (the container has not started).
+pub fn resolve_destination(rootfs: &Path, dest: &str, dir: bool) -> std::io::Result<String> {
+    use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, ResolveFlags};
+    use rustix::io::Errno;
+    use std::collections::VecDeque;
+    let root = rfs::open(
+        rootfs,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let open_dir = |parts: &[String]| {
+        let rel = if parts.is_empty() {
+            ".".to_string()
+        } else {
+            parts.join("/")
+        };
+        rfs::openat2(
+            &root,
+            rel.as_str(),
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS | ResolveFlags::NO_SYMLINKS,
+        )
+    };
+    let mut pending: VecDeque<String> = dest.split('/').map(String::from).collect();
+    let mut cur: Vec<String> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = pending.pop_front() {
+        match c.as_str() {
+            "" | "." => continue,
+            ".." => {
+                cur.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let last = pending.iter().all(|p| p.is_empty() || p == ".");
+        let parent = open_dir(&cur)?;
+        match rfs::statat(&parent, c.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
+                links += 1;
+                if links > 40 {
+                    return Err(Errno::LOOP.into());
+                }
+                let target = rfs::readlinkat(&parent, c.as_str(), Vec::new())?;
+                let target = target.to_string_lossy().into_owned();
+                if target.starts_with('/') {
+                    cur.clear();
+                }
+                for (i, t) in target.split('/').enumerate() {
+                    pending.insert(i, t.to_string());
+                }
+            }
+            Ok(_) => cur.push(c),
+            Err(Errno::NOENT) if !last || dir => {
+                match rfs::mkdirat(&parent, c.as_str(), Mode::from_raw_mode(0o755)) {
+                    Ok(()) | Err(Errno::EXIST) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                cur.push(c);
+            }
+            Err(Errno::NOENT) => cur.push(c),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if cur.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it resolves to the container's root",
+        ));
+    }
+    Ok(format!("/{}", cur.join("/")))
 }
 
 #[cfg(test)]
@@ -877,6 +977,32 @@ mod tests {
         assert!(!need.unwrap().anonymous);
         let (mp, _) = parse_mount(&m("bind", "/", "/host")).unwrap();
         assert_eq!(mp.propagation, "rprivate");
+    }
+
+    #[test]
+    fn destinations_resolve_inside_the_root() {
+        use std::os::unix::fs::symlink;
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("root");
+        let host = t.path().join("host");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::create_dir_all(&host).unwrap();
+        symlink(&host, root.join("abs")).unwrap();
+        symlink("../../..", root.join("up")).unwrap();
+        symlink("etc", root.join("rel")).unwrap();
+        symlink("loop", root.join("loop")).unwrap();
+        let r = |d: &str, dir: bool| resolve_destination(&root, d, dir);
+        // An absolute link to a host path names that path inside the root, made there.
+        let abs = r("/abs/sub", true).unwrap();
+        assert_eq!(abs, format!("{}/sub", host.display()));
+        assert!(root.join(abs.trim_start_matches('/')).is_dir());
+        assert!(!host.join("sub").exists(), "nothing made on the host");
+        assert_eq!(r("/rel/x", true).unwrap(), "/etc/x");
+        assert_eq!(r("/up/data", true).unwrap(), "/data");
+        assert_eq!(r("/a/b/file", false).unwrap(), "/a/b/file");
+        assert!(root.join("a/b").is_dir() && !root.join("a/b/file").exists());
+        assert!(r("/up", true).is_err(), "the root itself is refused");
+        assert!(r("/loop", true).is_err());
     }
 
     #[test]
