@@ -10,9 +10,11 @@
 //! makes the anonymous volumes' directories, and records the anonymous volume rows and every
 //! reference in the same transaction as the container row ([`MountPlan::record`]).
 //!
-//! At start, each mount point becomes an OCI bind (or tmpfs) mount, sorted so parents come
+//! At start, each destination is first resolved inside the rootfs
+//! ([`resolve_destination`], Docker's `FollowSymlinkInScope` done with fds), then each mount
+//! point becomes an OCI bind (or tmpfs) mount at the resolved path, sorted so parents come
 //! before children. The runtime (libcontainer) resolves each destination inside the rootfs
-//! with `openat2(RESOLVE_IN_ROOT)` (pathrs) and mounts onto the resolved fd
+//! again with `openat2(RESOLVE_IN_ROOT)` (pathrs) and mounts onto the resolved fd
 //! (`open_tree`/`move_mount`), so a symlinked destination in a hostile image stays inside the
 //! container (CVE-2021-30465). The first start of a container copies the image's content at
 //! each empty volume's destination into the volume ([`super::copyup`]).
