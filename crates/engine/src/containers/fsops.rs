@@ -488,6 +488,11 @@ impl Engine {
             return Ok((root, abs.to_string(), !c.doc.host_config.readonly_rootfs));
         }
         let src = self.mount_source(mp);
+        if !src.is_dir() {
+            // A single-file bind: reached through the container's root as before.
+            let root = self.container_root(c, name)?;
+            return Ok((root, abs.to_string(), !c.doc.host_config.readonly_rootfs));
+        }
         let fd = rfs::open(
             &src,
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
