@@ -746,6 +746,23 @@ fn malformed_specs_use_dockers_messages_and_create_nothing() {
         vols.iter().all(|v| v == "named1" || v == "named2"),
         "{vols:?}"
     );
+    // A create that fails after its volumes were prepared (name taken) leaves no anonymous
+    // volume behind; the named one it asked for stays, as in Docker.
+    ct.ok(&["create", "--name", "taken", BUSYBOX, "true"]);
+    let e = ct.fails_with(
+        &[
+            "create", "--name", "taken", "-v", "/anon", "-v", "kept:/k", BUSYBOX, "true",
+        ],
+        125,
+    );
+    assert!(e.contains("is already in use"), "{e}");
+    let mut vols = volume_names(&ct);
+    vols.retain(|v| v != "named1" && v != "named2");
+    assert_eq!(vols, ["kept"]);
+    assert!(!std::fs::read_dir(ct.root_path().join("volumes"))
+        .unwrap()
+        .flatten()
+        .any(|e| is_hex64(&e.file_name().to_string_lossy())));
     ct.finish();
 }
 
