@@ -19,3 +19,4 @@ mod containers_run;
 mod containers_runtime;
 mod containers_security;
 mod containers_stress;
+mod system;

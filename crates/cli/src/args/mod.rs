@@ -3,11 +3,13 @@
 pub mod container;
 pub mod container_opts;
 pub mod image;
+pub mod system;
 
 use clap::{Parser, Subcommand};
 
 pub use container::*;
 pub use image::*;
+pub use system::*;
 
 /// berth: a daemonless, Docker-compatible container engine.
 #[derive(Debug, Parser)]
@@ -104,6 +106,13 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Display system-wide information
+    Info(InfoArgs),
+    /// Get real time events from the server
+    Events(EventsArgs),
+    /// Manage berth
+    #[command(subcommand)]
+    System(SystemCommand),
 }
 
 /// `version`.

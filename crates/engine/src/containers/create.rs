@@ -99,7 +99,11 @@ impl Engine {
         if result.is_err() {
             let _ = std::fs::remove_dir_all(&paths.dir);
         }
-        result.map(|_| id)
+        result?;
+        let attrs =
+            crate::events::container_attributes(&row.name, &doc.config.image, &doc.config.labels);
+        self.emit("container", "create", &id, attrs);
+        Ok(id)
     }
 
     fn insert_named(

@@ -59,7 +59,7 @@ fn health_status(h: &str) -> Option<String> {
 }
 
 /// Docker's COMMAND column value.
-fn command(c: &Container, no_trunc: bool) -> String {
+pub(crate) fn command(c: &Container, no_trunc: bool) -> String {
     let mut cmd = c.doc.path.clone();
     if !c.doc.args.is_empty() {
         cmd.push(' ');
