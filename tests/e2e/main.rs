@@ -19,4 +19,5 @@ mod containers_run;
 mod containers_runtime;
 mod containers_security;
 mod containers_stress;
+mod system;
 mod volumes;

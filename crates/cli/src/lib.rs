@@ -13,7 +13,7 @@ pub mod output;
 
 use clap::Parser;
 
-use args::{Cli, Command, ContainerCommand, ImageCommand, VolumeCommand};
+use args::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand, VolumeCommand};
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
@@ -131,5 +131,13 @@ fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
             container::commit::run(a)
         }
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => {
+            commands::system::info::run(a)
+        }
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
+            commands::system::events::run(a)
+        }
+        Command::System(SystemCommand::Df(a)) => commands::system::df::run(a),
+        Command::System(SystemCommand::Prune(a)) => commands::system::prune::run(a),
     }
 }

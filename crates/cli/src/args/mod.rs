@@ -4,12 +4,14 @@ pub mod container;
 pub mod container_opts;
 pub mod image;
 pub mod mount_opt;
+pub mod system;
 pub mod volume;
 
 use clap::{Parser, Subcommand};
 
 pub use container::*;
 pub use image::*;
+pub use system::*;
 pub use volume::*;
 
 /// berth: a daemonless, Docker-compatible container engine.
@@ -110,6 +112,13 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Display system-wide information
+    Info(InfoArgs),
+    /// Get real time events from the server
+    Events(EventsArgs),
+    /// Manage berth
+    #[command(subcommand)]
+    System(SystemCommand),
 }
 
 /// `version`.

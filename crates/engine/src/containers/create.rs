@@ -112,7 +112,11 @@ impl Engine {
                 self.remove_volume_dir(v);
             }
         }
-        result.map(|_| id)
+        result?;
+        let attrs =
+            crate::events::container_attributes(&row.name, &doc.config.image, &doc.config.labels);
+        self.emit("container", "create", &id, attrs);
+        Ok(id)
     }
 
     fn insert_named(

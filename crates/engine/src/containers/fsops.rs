@@ -1435,6 +1435,7 @@ impl Engine {
             Ok(true)
         })?;
         w.finish().map_err(io_fail("write", "tar"))?;
+        self.emit_container(&c, "export", &[]);
         Ok(())
     }
 }

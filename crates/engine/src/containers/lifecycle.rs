@@ -13,6 +13,7 @@ use super::monitor::{ChildIo, Settings};
 use super::paths::Paths;
 use super::procs;
 use super::rootfs;
+use crate::events;
 
 fn open_db(root: &Path) -> Result<Db, String> {
     Db::open(&root.join("berth.db")).map_err(|e| e.to_string())
@@ -73,7 +74,7 @@ fn record_running(s: &Settings, pid: i32) -> Result<(), String> {
     let found = db
         .write(|tx| {
             let Some(mut r) = rows::get(tx, &id)? else {
-                return Ok(false);
+                return Ok(None);
             };
             r.state = "running".into();
             r.pid = pid;
@@ -90,10 +91,12 @@ fn record_running(s: &Settings, pid: i32) -> Result<(), String> {
             } else {
                 String::new()
             };
-            rows::update(tx, &r)
+            rows::update(tx, &r)?;
+            Ok(Some(r))
         })
         .map_err(|e| e.to_string())?;
-    if found {
+    if let Some(r) = found {
+        events::append(&s.run, &events::container_event_from_row(&r, "start", &[]));
         Ok(())
     } else {
         Err(format!("container {id} was removed while starting"))
@@ -120,18 +123,26 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
     let Ok(mut db) = open_db(&s.root) else {
         return false;
     };
-    if rows::get(db.conn(), &s.id)
-        .ok()
-        .flatten()
-        .is_some_and(|r| r.state == "removing")
-    {
+    let row = rows::get(db.conn(), &s.id).ok().flatten();
+    if let Some(r) = &row {
+        if oom {
+            events::append(&s.run, &events::container_event_from_row(r, "oom", &[]));
+        }
+        let code = [("exitCode", code.to_string())];
+        events::append(&s.run, &events::container_event_from_row(r, "die", &code));
+    }
+    if row.as_ref().is_some_and(|r| r.state == "removing") {
         // `rm -f` is removing it: nothing to record, the row is about to go.
         let _ = rootfs::unmount(paths);
         return false;
     }
     if s.auto_remove {
         // `--rm` (never with a restart policy): the exit is not recorded, the container goes.
-        let _ = remove_everything(&mut db, paths, &s.id, &rt, true);
+        if remove_everything(&mut db, paths, &s.id, &rt, true).is_ok() {
+            if let Some(r) = &row {
+                events::append(&s.run, &events::container_event_from_row(r, "destroy", &[]));
+            }
+        }
         return false;
     }
     let id = s.id.clone();

@@ -134,6 +134,7 @@ impl Engine {
         let timeout = opts.timeout.or(c.doc.config.stop_timeout).unwrap_or(10);
         if let Some(fd) = procs::pidfd(c.row.pid, c.row.pid_start) {
             let was_paused = c.row.state == "paused";
+            self.emit_container(&c, "kill", &[("signal", sig.to_string())]);
             let _ = procs::signal_fd(&fd, sig);
             if was_paused {
                 let _ = self.unpause_container(&c.row.id);
@@ -141,12 +142,14 @@ impl Engine {
             let done =
                 timeout >= 0 && procs::wait_fd(&fd, Some(Duration::from_secs(timeout as u64)));
             if !done {
+                self.emit_container(&c, "kill", &[("signal", "9".into())]);
                 let _ = procs::signal_fd(&fd, 9);
                 procs::wait_fd(&fd, None);
             }
         }
         lifecycle::wait_monitor(&c.row, Some(Duration::from_secs(30)));
         self.container(&c.row.id)?;
+        self.emit_container(&c, "stop", &[]);
         Ok(())
     }
 
@@ -180,6 +183,7 @@ impl Engine {
                 c.row.id
             )));
         }
+        self.emit_container(&c, "kill", &[("signal", sig.to_string())]);
         if sig == 9 {
             if let Some(fd) = procs::pidfd(c.row.pid, c.row.pid_start) {
                 procs::wait_fd(&fd, Some(Duration::from_secs(10)));
@@ -299,6 +303,7 @@ impl Engine {
             let paths = self.container_paths(&c.row.id);
             let _ = std::fs::remove_dir_all(&paths.dir);
             let _ = std::fs::remove_dir_all(&paths.run_dir);
+            self.emit_container(c, "destroy", &[]);
         }
         out
     }
@@ -346,7 +351,9 @@ impl Engine {
         let paths = self.container_paths(&c.row.id);
         let rt = c.runtime();
         lifecycle::remove_everything(self.store.db_mut(), &paths, &c.row.id, &rt, volumes)
-            .map_err(EngineError::InvalidArgument)
+            .map_err(EngineError::InvalidArgument)?;
+        self.emit_container(&c, "destroy", &[]);
+        Ok(())
     }
 
     /// Blocks until the container is not running; returns its exit code.
@@ -381,6 +388,9 @@ impl Engine {
     ) -> Result<(), EngineError> {
         self.stop_container(name_or_id, opts)?;
         self.start_container(name_or_id, None)?;
+        if let Ok(c) = self.container(name_or_id) {
+            self.emit_container(&c, "restart", &[]);
+        }
         Ok(())
     }
 
@@ -404,7 +414,9 @@ impl Engine {
         }
         let paths = self.container_paths(&c.row.id);
         berth_runtime::oci::pause(&c.runtime(), &paths.runtime_root, &c.row.id)?;
-        self.set_state(&c.row.id, "running", "paused")
+        self.set_state(&c.row.id, "running", "paused")?;
+        self.emit_container(&c, "pause", &[]);
+        Ok(())
     }
 
     /// Thaws a paused container.
@@ -418,7 +430,9 @@ impl Engine {
         }
         let paths = self.container_paths(&c.row.id);
         berth_runtime::oci::resume(&c.runtime(), &paths.runtime_root, &c.row.id)?;
-        self.set_state(&c.row.id, "paused", "running")
+        self.set_state(&c.row.id, "paused", "running")?;
+        self.emit_container(&c, "unpause", &[]);
+        Ok(())
     }
 
     fn set_state(&mut self, id: &str, from: &str, to: &str) -> Result<(), EngineError> {
@@ -465,6 +479,13 @@ impl Engine {
                 "Conflict. The container name \"/{new}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
             )));
         }
+        let mut renamed = c.clone();
+        renamed.row.name = new;
+        self.emit_container(
+            &renamed,
+            "rename",
+            &[("oldName", format!("/{}", c.row.name))],
+        );
         Ok(())
     }
 }

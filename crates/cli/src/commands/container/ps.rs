@@ -84,7 +84,7 @@ fn mounts_column(c: &Container, no_trunc: bool) -> String {
 }
 
 /// Docker's COMMAND column value.
-fn command(c: &Container, no_trunc: bool) -> String {
+pub(crate) fn command(c: &Container, no_trunc: bool) -> String {
     let mut cmd = c.doc.path.clone();
     if !c.doc.args.is_empty() {
         cmd.push(' ');
