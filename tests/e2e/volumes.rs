@@ -893,3 +893,65 @@ fn symlinked_volume_destinations_stay_inside_the_container() {
     );
     ct.finish();
 }
+
+#[test]
+fn volume_events_system_df_and_system_prune() {
+    let ct = Ct::new();
+    ct.ok(&["volume", "create", "evv"]);
+    let o = ct.run(&[
+        "--name",
+        "ev",
+        "-v",
+        "evv:/d",
+        "-v",
+        "/anon",
+        BUSYBOX,
+        "sh",
+        "-c",
+        "head -c 5000 /dev/zero > /d/f",
+    ]);
+    assert!(o.success(), "{o}");
+    let df = ct.ok(&["system", "df", "-v"]);
+    assert!(df.contains("Local Volumes"), "{df}");
+    let line = df
+        .lines()
+        .find(|l| l.starts_with("evv"))
+        .unwrap_or_else(|| panic!("{df}"));
+    assert!(line.contains(" 1 ") && line.contains("5kB"), "{line}");
+    ct.ok(&["rm", "-v", "ev"]);
+    let out = ct.ok(&["system", "prune", "-f", "--volumes"]);
+    assert!(!out.contains("evv"), "named volumes stay: {out}");
+    ct.ok(&["volume", "rm", "evv"]);
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    let until = until.to_string();
+    let ev = ct.ok(&[
+        "events",
+        "--since",
+        "0",
+        "--until",
+        &until,
+        "--filter",
+        "type=volume",
+        "--format",
+        "{{.Action}} {{.Actor.ID}}",
+    ]);
+    let actions: Vec<&str> = ev.lines().collect();
+    assert!(actions.contains(&"create evv"), "{ev}");
+    assert!(actions.contains(&"mount evv"), "{ev}");
+    assert!(actions.contains(&"destroy evv"), "{ev}");
+    assert_eq!(
+        actions.iter().filter(|a| a.starts_with("create ")).count(),
+        2,
+        "{ev}"
+    );
+    assert_eq!(
+        actions.iter().filter(|a| a.starts_with("destroy ")).count(),
+        2,
+        "{ev}"
+    );
+    ct.finish();
+}

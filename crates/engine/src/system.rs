@@ -128,7 +128,15 @@ impl Engine {
             layers_size,
             images,
             containers,
-            volumes: Vec::new(),
+            volumes: self
+                .volumes_usage()?
+                .into_iter()
+                .map(|u| VolumeUsage {
+                    name: u.volume.row.name,
+                    links: u.volume.ref_count.max(0) as u64,
+                    size: u.size.max(0) as u64,
+                })
+                .collect(),
             build_cache: Vec::new(),
         })
     }

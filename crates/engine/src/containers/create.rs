@@ -106,6 +106,11 @@ impl Engine {
             ..Default::default()
         };
         let result = self.insert_named(&mut row, req.name.as_deref(), &plan);
+        if result.is_ok() {
+            for v in &anonymous {
+                self.emit_volume("create", v, &[]);
+            }
+        }
         if result.is_err() {
             let _ = std::fs::remove_dir_all(&paths.dir);
             for v in &anonymous {

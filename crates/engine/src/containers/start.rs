@@ -218,6 +218,7 @@ impl Engine {
             &paths.merged,
             c.row.started_at == 0,
         )?);
+        self.emit_volume_mounts(c);
         let init = if hc.init == Some(true) {
             Some(find_init().ok_or_else(|| EngineError::StartFailed {
                 code: 127,

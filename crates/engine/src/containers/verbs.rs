@@ -298,6 +298,7 @@ impl Engine {
         };
         for v in &dropped {
             self.remove_volume_dir(v);
+            self.emit_volume("destroy", v, &[]);
         }
         for (_, c) in &found {
             let paths = self.container_paths(&c.row.id);

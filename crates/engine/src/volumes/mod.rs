@@ -236,6 +236,16 @@ pub(crate) fn new_anonymous_name() -> String {
 }
 
 impl Engine {
+    /// Records a volume event (Docker's `driver` attribute, plus `extra`).
+    pub fn emit_volume(&self, action: &str, name: &str, extra: &[(&str, String)]) {
+        let mut attrs = BTreeMap::new();
+        attrs.insert("driver".to_string(), "local".to_string());
+        for (k, v) in extra {
+            attrs.insert((*k).to_string(), v.clone());
+        }
+        self.emit("volume", action, name, attrs);
+    }
+
     /// `$BERTH_ROOT/volumes`.
     pub fn volumes_dir(&self) -> PathBuf {
         self.config.root.join("volumes")
@@ -321,7 +331,9 @@ impl Engine {
         };
         self.make_volume_dirs(&name)?;
         let r = row.clone();
-        self.store.db_mut().write(|tx| vrows::insert(tx, &r))?;
+        if self.store.db_mut().write(|tx| vrows::insert(tx, &r))? {
+            self.emit_volume("create", &name, &[]);
+        }
         self.volume(&name)
     }
 
@@ -388,6 +400,7 @@ impl Engine {
         match outcome {
             Ok(()) => {
                 self.remove_volume_dir(name);
+                self.emit_volume("destroy", name, &[]);
                 Ok(())
             }
             Err(None) if force => Ok(()),
@@ -458,6 +471,15 @@ pub(crate) fn remove_dirs_beside(paths: &crate::containers::paths::Paths, names:
     let Some(root) = paths.dir.parent().and_then(std::path::Path::parent) else {
         return;
     };
+    if let Some(run) = paths.run_dir.parent().and_then(std::path::Path::parent) {
+        for n in names {
+            let attrs = [("driver".to_string(), "local".to_string())].into();
+            crate::events::append(
+                run,
+                &crate::events::Message::new("volume", "destroy", n, attrs),
+            );
+        }
+    }
     for n in names.iter().filter(|n| valid_name(n)) {
         let dir = root.join("volumes").join(n);
         if let Err(e) = std::fs::remove_dir_all(&dir) {

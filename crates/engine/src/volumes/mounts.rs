@@ -655,6 +655,22 @@ impl Engine {
         Ok(anon)
     }
 
+    /// Records Docker's `volume mount` event for each volume a starting container mounts.
+    pub(crate) fn emit_volume_mounts(&self, c: &crate::containers::Container) {
+        for mp in c.doc.mount_points.iter().filter(|m| m.kind == "volume") {
+            self.emit_volume(
+                "mount",
+                &mp.name,
+                &[
+                    ("container", c.row.id.clone()),
+                    ("destination", mp.destination.clone()),
+                    ("propagation", mp.propagation.clone()),
+                    ("read/write", mp.rw.to_string()),
+                ],
+            );
+        }
+    }
+
     /// The mount points of a container (for `--volumes-from`).
     pub(crate) fn mount_points_of(&mut self, name: &str) -> Result<Vec<MountPoint>, EngineError> {
         let c = self.container(name)?;

@@ -155,7 +155,8 @@ pub fn run(a: DfArgs) -> anyhow::Result<i32> {
         containers.push(json!({
             "ID": ct.short_id(), "Image": ct.doc.config.image,
             "Command": crate::commands::container::ps::command(ct, false),
-            "LocalVolumes": "0", "Size": size3(c.size_rw),
+            "LocalVolumes": ct.doc.mount_points.iter().filter(|m| m.kind == "volume").count().to_string(),
+            "Size": size3(c.size_rw),
             "RunningFor": since(ct.row.created / 1_000_000_000),
             "Status": crate::commands::container::ps::status(ct),
             "Names": ct.row.name,

@@ -61,6 +61,14 @@ pub fn run(a: SystemPruneArgs) -> anyhow::Result<i32> {
         .cloned()
         .collect();
     let image_filters = ImageFilters::parse(&image_filter_args, &["until", "label"])?;
+    let volume_filter_args: Vec<String> = a
+        .filter
+        .iter()
+        .filter(|f| f.starts_with("label=") || f.starts_with("label!="))
+        .cloned()
+        .collect();
+    let volume_filters =
+        berth_engine::volumes::VolumeFilters::parse(&volume_filter_args, &["label", "label!"])?;
     if !a.force {
         print!("{} [y/N] ", warning(&a));
         std::io::stdout().flush()?;
@@ -81,6 +89,17 @@ pub fn run(a: SystemPruneArgs) -> anyhow::Result<i32> {
             out.push_str(&format!("{id}\n"));
         }
         out.push('\n');
+    }
+    if a.volumes {
+        let (removed, bytes) = engine.prune_volumes(false, &volume_filters)?;
+        reclaimed += bytes;
+        if !removed.is_empty() {
+            out.push_str("Deleted Volumes:\n");
+            for n in &removed {
+                out.push_str(&format!("{n}\n"));
+            }
+            out.push('\n');
+        }
     }
     let images = engine.prune_images(a.all, &image_filters)?;
     reclaimed += images.reclaimed;
