@@ -20,3 +20,5 @@ mod containers_runtime;
 mod containers_security;
 mod containers_stress;
 mod networks;
+mod system;
+mod volumes;

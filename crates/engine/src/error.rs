@@ -15,6 +15,9 @@ pub enum EngineError {
     /// No container matches the name or id.
     #[error("No such container: {0}")]
     NoSuchContainer(String),
+    /// No volume has that name.
+    #[error("get {0}: no such volume")]
+    NoSuchVolume(String),
     /// No network matches the name or id (also an unknown network driver plugin).
     #[error("network {0} not found")]
     NoSuchNetwork(String),
@@ -98,7 +101,9 @@ impl From<berth_store::DbError> for EngineError {
 impl Classify for EngineError {
     fn kind(&self) -> ErrorKind {
         match self {
-            EngineError::NoSuchImage(_) | EngineError::NoSuchContainer(_) => ErrorKind::NotFound,
+            EngineError::NoSuchImage(_)
+            | EngineError::NoSuchContainer(_)
+            | EngineError::NoSuchVolume(_) => ErrorKind::NotFound,
             EngineError::NoSuchNetwork(_) => ErrorKind::NotFound,
             EngineError::Forbidden(_) => ErrorKind::Forbidden,
             EngineError::Network(e) => e.kind(),

@@ -90,7 +90,26 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE containers ADD COLUMN manual_stop INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE containers ADD COLUMN health TEXT NOT NULL DEFAULT '';
     "#,
-    // networks: user-defined and built-in networks, containers' attachments (the address
+    // v3 (volumes): volumes and which containers reference them. A reference goes with its
+    // container (cascade); a volume with references cannot be deleted (no cascade).
+    r#"
+    CREATE TABLE volumes (
+        name        TEXT PRIMARY KEY,
+        driver      TEXT NOT NULL,
+        labels      TEXT NOT NULL DEFAULT '{}',
+        options     TEXT NOT NULL DEFAULT '{}',
+        anonymous   INTEGER NOT NULL DEFAULT 0,
+        implicit    INTEGER NOT NULL DEFAULT 0,
+        created     INTEGER NOT NULL
+    );
+    CREATE TABLE volume_refs (
+        volume      TEXT NOT NULL REFERENCES volumes(name),
+        container   TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        PRIMARY KEY (volume, container)
+    );
+    CREATE INDEX volume_refs_container ON volume_refs(container);
+    "#,
+    // v4 (networks): user-defined and built-in networks, containers' attachments (the address
     // while running) and published ports.
     r#"
     CREATE TABLE networks (

@@ -165,6 +165,11 @@ fn build(
         }
     }
 
+    let mut mounts = Vec::new();
+    for m in &o.mount {
+        mounts.push(flag(super::mount_opt::parse(m), "--mount", m)?);
+    }
+
     let mut tmpfs = BTreeMap::new();
     for t in &o.tmpfs {
         let (k, v) = t.split_once(':').unwrap_or((t, ""));
@@ -325,6 +330,8 @@ fn build(
     log_config.config = log_opts;
     let host_config = HostConfig {
         binds: none_if_empty(binds),
+        mounts: (!mounts.is_empty()).then_some(mounts),
+        volumes_from: none_if_empty(o.volumes_from.clone()),
         log_config,
         network_mode,
         port_bindings,

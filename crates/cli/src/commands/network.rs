@@ -236,17 +236,7 @@ fn prune(a: NetworkPruneArgs) -> anyhow::Result<i32> {
             return Ok(0);
         }
     }
-    let labels: Vec<String> = a
-        .filter
-        .iter()
-        .filter_map(|f| f.strip_prefix("label=").map(String::from))
-        .collect();
-    let removed = engine.network_prune(|n| {
-        labels.iter().any(|l| match l.split_once('=') {
-            Some((k, v)) => n.doc.labels.get(k).is_none_or(|x| x != v),
-            None => !n.doc.labels.contains_key(l),
-        })
-    })?;
+    let removed = engine.network_prune(prune_keep(&a.filter))?;
     if !removed.is_empty() {
         let mut out = String::from("Deleted Networks:\n");
         for r in removed {
@@ -278,4 +268,21 @@ fn disconnect(a: NetworkDisconnectArgs) -> anyhow::Result<i32> {
     engine.repair()?;
     engine.network_disconnect(&a.network, &a.container, a.force)?;
     Ok(0)
+}
+
+/// Which networks a prune's `label=` / `label!=` filters keep.
+pub fn prune_keep(filters: &[String]) -> impl Fn(&Network) -> bool {
+    let has = |n: &Network, l: &str| match l.split_once('=') {
+        Some((k, v)) => n.doc.labels.get(k).is_some_and(|x| x == v),
+        None => n.doc.labels.contains_key(l),
+    };
+    let want: Vec<String> = filters
+        .iter()
+        .filter_map(|f| f.strip_prefix("label=").map(String::from))
+        .collect();
+    let unwanted: Vec<String> = filters
+        .iter()
+        .filter_map(|f| f.strip_prefix("label!=").map(String::from))
+        .collect();
+    move |n: &Network| want.iter().any(|l| !has(n, l)) || unwanted.iter().any(|l| has(n, l))
 }

@@ -140,7 +140,7 @@ impl Engine {
                 },
                 "Name": "overlay2",
             },
-            "Mounts": [],
+            "Mounts": self.inspect_mounts(&c.doc.mount_points),
             "Config": c.doc.config,
             "NetworkSettings": network_settings,
         })

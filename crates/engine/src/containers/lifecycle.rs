@@ -13,6 +13,7 @@ use super::monitor::{ChildIo, Settings};
 use super::paths::Paths;
 use super::procs;
 use super::rootfs;
+use crate::events;
 
 fn open_db(root: &Path) -> Result<Db, String> {
     Db::open(&root.join("berth.db")).map_err(|e| e.to_string())
@@ -73,7 +74,7 @@ fn record_running(s: &Settings, pid: i32) -> Result<(), String> {
     let found = db
         .write(|tx| {
             let Some(mut r) = rows::get(tx, &id)? else {
-                return Ok(false);
+                return Ok(None);
             };
             r.state = "running".into();
             r.pid = pid;
@@ -90,10 +91,12 @@ fn record_running(s: &Settings, pid: i32) -> Result<(), String> {
             } else {
                 String::new()
             };
-            rows::update(tx, &r)
+            rows::update(tx, &r)?;
+            Ok(Some(r))
         })
         .map_err(|e| e.to_string())?;
-    if found {
+    if let Some(r) = found {
+        events::append(&s.run, &events::container_event_from_row(&r, "start", &[]));
         Ok(())
     } else {
         Err(format!("container {id} was removed while starting"))
@@ -120,11 +123,15 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
     let Ok(mut db) = open_db(&s.root) else {
         return false;
     };
-    if rows::get(db.conn(), &s.id)
-        .ok()
-        .flatten()
-        .is_some_and(|r| r.state == "removing")
-    {
+    let row = rows::get(db.conn(), &s.id).ok().flatten();
+    if let Some(r) = &row {
+        if oom {
+            events::append(&s.run, &events::container_event_from_row(r, "oom", &[]));
+        }
+        let code = [("exitCode", code.to_string())];
+        events::append(&s.run, &events::container_event_from_row(r, "die", &code));
+    }
+    if row.as_ref().is_some_and(|r| r.state == "removing") {
         // `rm -f` is removing it: nothing to record, the row is about to go.
         let _ = crate::networks::setup::teardown(&mut db, &s.run, &s.id);
         let _ = rootfs::unmount(paths);
@@ -132,7 +139,11 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
     }
     if s.auto_remove {
         // `--rm` (never with a restart policy): the exit is not recorded, the container goes.
-        let _ = remove_everything(&mut db, paths, &s.id, &rt);
+        if remove_everything(&mut db, paths, &s.id, &rt, true).is_ok() {
+            if let Some(r) = &row {
+                events::append(&s.run, &events::container_event_from_row(r, "destroy", &[]));
+            }
+        }
         return false;
     }
     let id = s.id.clone();
@@ -172,7 +183,7 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
         Ok(Some(false)) => {
             let _ = rootfs::unmount(paths);
             if s.auto_remove {
-                let _ = remove_everything(&mut db, paths, &id, &rt);
+                let _ = remove_everything(&mut db, paths, &id, &rt, true);
             }
             false
         }
@@ -211,7 +222,7 @@ pub(crate) fn failed_child(s: &Settings, paths: &Paths, code: i32, msg: &str) {
         Ok(())
     });
     if s.auto_remove {
-        let _ = remove_everything(&mut db, paths, &id, &rt);
+        let _ = remove_everything(&mut db, paths, &id, &rt, true);
     }
 }
 
@@ -221,14 +232,26 @@ pub(crate) fn remove_everything(
     paths: &Paths,
     id: &str,
     rt: &oci::Runtime,
+    volumes: bool,
 ) -> Result<(), String> {
     let _ = rootfs::unmount(paths);
     let _ = oci::delete(rt, &paths.runtime_root, id);
     let _ = crate::networks::setup::teardown(db, &run_root(paths), id);
-    db.write(|tx| rows::delete(tx, id))
+    let dropped = db
+        .write(|tx| {
+            // `rm -v` / `--rm`: the container's anonymous volumes go with it.
+            let dropped = if volumes {
+                berth_store::volumes::drop_anonymous_of(tx, id)?
+            } else {
+                Vec::new()
+            };
+            rows::delete(tx, id)?;
+            Ok(dropped)
+        })
         .map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&paths.dir);
     let _ = std::fs::remove_dir_all(&paths.run_dir);
+    crate::volumes::remove_dirs_beside(paths, &dropped);
     Ok(())
 }
 

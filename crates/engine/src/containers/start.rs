@@ -215,6 +215,13 @@ impl Engine {
                 options,
             });
         }
+        // Volumes, binds and --mount (filled from the image on the first start).
+        mounts.extend(self.volume_mounts(
+            &c.doc.mount_points,
+            &paths.merged,
+            c.row.started_at == 0,
+        )?);
+        self.emit_volume_mounts(c);
         let init = if hc.init == Some(true) {
             Some(find_init().ok_or_else(|| EngineError::StartFailed {
                 code: 127,

@@ -203,6 +203,18 @@ fn valid_name(n: &str) -> bool {
 }
 
 impl Engine {
+    /// Records a network event (Docker's attributes: `name`, `type`, and `container` for
+    /// connect/disconnect).
+    fn emit_network(&self, action: &str, net: &Network, container: Option<&str>) {
+        let mut attrs = BTreeMap::new();
+        attrs.insert("name".to_string(), net.row.name.clone());
+        attrs.insert("type".to_string(), net.row.driver.clone());
+        if let Some(c) = container {
+            attrs.insert("container".to_string(), c.to_string());
+        }
+        self.emit("network", action, &net.row.id, attrs);
+    }
+
     /// Every network (built-in first, then by creation).
     pub fn networks(&self) -> Result<Vec<Network>, EngineError> {
         let db = self.store.db();
@@ -418,6 +430,7 @@ impl Engine {
             let _ = self.store.db_mut().write(|tx| nrows::delete(tx, &id));
             return Err(e);
         }
+        self.emit_network("create", &net, None);
         Ok(id)
     }
 
@@ -442,6 +455,7 @@ impl Engine {
         let id = net.row.id.clone();
         self.store.db_mut().write(|tx| nrows::delete(tx, &id))?;
         let _ = std::fs::remove_file(records_path(&self.config.run, &id));
+        self.emit_network("destroy", &net, None);
         Ok(())
     }
 
@@ -595,6 +609,7 @@ impl Engine {
                 return Err(e);
             }
         }
+        self.emit_network("connect", &net, Some(&c.row.id));
         Ok(())
     }
 
@@ -631,6 +646,7 @@ impl Engine {
         let run = self.config.run.clone();
         setup::write_records(self.store.db().conn(), &run, &net)?;
         setup::write_dns_conf(self.store.db().conn(), &run, &c.row.id)?;
+        self.emit_network("disconnect", &net, Some(&c.row.id));
         Ok(())
     }
 

@@ -58,8 +58,33 @@ fn health_status(h: &str) -> Option<String> {
     })
 }
 
+/// Docker's MOUNTS column: volume names (bind sources), truncated to 15 characters
+/// unless `no_trunc`.
+fn mounts_column(c: &Container, no_trunc: bool) -> String {
+    c.doc
+        .mount_points
+        .iter()
+        .filter_map(|m| {
+            let n = if m.name.is_empty() {
+                &m.source
+            } else {
+                &m.name
+            };
+            if n.is_empty() {
+                return None;
+            }
+            Some(if !no_trunc && n.chars().count() > 15 {
+                n.chars().take(15).collect::<String>() + "…"
+            } else {
+                n.clone()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Docker's COMMAND column value.
-fn command(c: &Container, no_trunc: bool) -> String {
+pub(crate) fn command(c: &Container, no_trunc: bool) -> String {
     let mut cmd = c.doc.path.clone();
     if !c.doc.args.is_empty() {
         cmd.push(' ');
@@ -111,6 +136,9 @@ fn matches(c: &Container, filters: &[(String, String)], all: &[Container]) -> bo
             }
             "health" => health_status(&r.health).as_deref().unwrap_or("none") == *v,
             "is-task" => *v == "false",
+            "volume" => c.doc.mount_points.iter().any(|m| {
+                (!m.name.is_empty() && m.name == *v) || m.destination == *v || m.source == *v
+            }),
             _ => true,
         })
     })
@@ -239,9 +267,15 @@ pub fn run(a: PsArgs) -> anyhow::Result<i32> {
                 "Size": "0B (virtual 0B)",
                 "Names": c.row.name,
                 "Labels": labels,
-                "Mounts": "",
+                "Mounts": mounts_column(c, a.no_trunc),
                 "Networks": net,
-                "LocalVolumes": "0",
+                "LocalVolumes": c
+                    .doc
+                    .mount_points
+                    .iter()
+                    .filter(|m| m.kind == "volume" && m.driver == "local")
+                    .count()
+                    .to_string(),
                 "Platform": Value::Null,
             })
         })
