@@ -306,6 +306,8 @@ fn volumes_from_inherits_mounts_and_mode() {
     let bind = format!("{}:/b", src.display());
     ct.ok(&[
         "create",
+        "--network",
+        "none",
         "--name",
         "store",
         "-v",
@@ -378,7 +380,15 @@ fn image_volume_copy_up_and_nocopy() {
     let ct = Ct::new();
     ct.load_images(&[volume_image()]);
     // The image's VOLUME makes an anonymous volume filled from the image.
-    ct.ok(&["create", "--name", "cc", "vimg", "true"]);
+    ct.ok(&[
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "cc",
+        "vimg",
+        "true",
+    ]);
     let m = ct.json("cc")["Mounts"][0].clone();
     assert_eq!(m["Type"], "volume");
     assert_eq!(m["Destination"], "/data");
@@ -646,6 +656,8 @@ fn rm_v_and_auto_remove_drop_anonymous_volumes_only() {
     let ct = Ct::new();
     ct.ok(&[
         "create",
+        "--network",
+        "none",
         "--name",
         "cc",
         "-v",
@@ -706,7 +718,17 @@ fn rm_v_and_auto_remove_drop_anonymous_volumes_only() {
         volume_names(&ct)
     );
     // Plain rm keeps anonymous volumes.
-    ct.ok(&["create", "--name", "dd", "-v", "/anon", BUSYBOX, "true"]);
+    ct.ok(&[
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "dd",
+        "-v",
+        "/anon",
+        BUSYBOX,
+        "true",
+    ]);
     ct.ok(&["rm", "dd"]);
     assert_eq!(volume_names(&ct).len(), 2);
     ct.finish();
@@ -748,10 +770,28 @@ fn malformed_specs_use_dockers_messages_and_create_nothing() {
     );
     // A create that fails after its volumes were prepared (name taken) leaves no anonymous
     // volume behind; the named one it asked for stays, as in Docker.
-    ct.ok(&["create", "--name", "taken", BUSYBOX, "true"]);
+    ct.ok(&[
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "taken",
+        BUSYBOX,
+        "true",
+    ]);
     let e = ct.fails_with(
         &[
-            "create", "--name", "taken", "-v", "/anon", "-v", "kept:/k", BUSYBOX, "true",
+            "create",
+            "--network",
+            "none",
+            "--name",
+            "taken",
+            "-v",
+            "/anon",
+            "-v",
+            "kept:/k",
+            BUSYBOX,
+            "true",
         ],
         125,
     );
@@ -811,6 +851,8 @@ fn diff_and_export_ignore_volumes_cp_uses_them() {
     assert!(out.join("whole/new").is_file());
     ct.ok(&[
         "create",
+        "--network",
+        "none",
         "--name",
         "ro",
         "-v",
