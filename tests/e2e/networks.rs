@@ -654,3 +654,49 @@ fn embedded_dns_forwards_other_names_to_the_upstream() {
     net.ok(&["rm", "-f", "peer"]);
     no_leftovers(&net, &ct);
 }
+
+#[test]
+fn port_ranges_and_publish_all() {
+    let ct = Ct::new();
+    let net = TestNet::new(&ct);
+    net.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "rr",
+        "-p",
+        "8000-8001:80-81",
+        "-p",
+        "127.0.0.1:9000-9005:90",
+        "--expose",
+        "7000",
+        "-P",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    let all = net.ok(&["port", "rr"]);
+    assert!(all.contains("80/tcp -> 0.0.0.0:8000\n"), "{all}");
+    assert!(all.contains("81/tcp -> 0.0.0.0:8001\n"), "{all}");
+    assert!(all.contains("90/tcp -> 127.0.0.1:9000\n"), "{all}");
+    assert!(
+        all.lines()
+            .any(|l| l.starts_with("7000/tcp -> 0.0.0.0:") && !l.ends_with(":7000")),
+        "-P gives exposed ports a random host port: {all}"
+    );
+    // The next container on the same host range gets the next free port of it.
+    net.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ss",
+        "-p",
+        "127.0.0.1:9000-9005:90",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(net.ok(&["port", "ss", "90"]), "127.0.0.1:9001\n");
+    net.ok(&["rm", "-f", "rr", "ss"]);
+    no_leftovers(&net, &ct);
+}
