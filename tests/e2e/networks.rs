@@ -454,6 +454,21 @@ fn bad_input_is_refused_with_dockers_messages() {
         header.starts_with("NETWORK ID     NAME      DRIVER    SCOPE\n"),
         "{header}"
     );
+    // A network removed under a stopped container: starting it fails as in Docker.
+    net.ok(&["network", "create", "gone"]);
+    net.ok(&[
+        "create",
+        "--name",
+        "orphan",
+        "--network",
+        "gone",
+        "busybox",
+        "true",
+    ]);
+    net.ok(&["network", "rm", "gone"]);
+    let e = net.fails_with(&["start", "orphan"], 1);
+    assert!(e.contains("network gone not found"), "{e}");
+    net.ok(&["rm", "orphan"]);
     let pruned = net.ok(&["network", "prune", "-f"]);
     assert_eq!(pruned, "Deleted Networks:\none\n\n");
     no_leftovers(&net, &ct);

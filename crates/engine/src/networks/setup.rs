@@ -322,6 +322,10 @@ impl Engine {
         let atts = nrows::attachments_of(self.store.db().conn(), &c.row.id)
             .map_err(super::db_err(self.store.db()))?;
         if atts.is_empty() {
+            // A network removed while the container was stopped: Docker's error on start.
+            if !matches!(mode, "" | "default" | "bridge") {
+                self.network(mode)?;
+            }
             return Ok(NetSetup {
                 namespace: NetworkNamespace::New,
             });
