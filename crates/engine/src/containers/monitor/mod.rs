@@ -8,7 +8,9 @@
 //! records the exit and decides on a restart. The long-lived parent only moves bytes: the
 //! container's pipes or terminal to the json-file log and to attached clients, clients'
 //! input to the container's stdin, and reaps children. It never starts a thread, so forking
-//! is sound.
+//! is sound. For a container on a user-defined network it also serves the embedded DNS
+//! ([`dns`]): one UDP socket bound inside the container's network namespace, polled with
+//! the rest.
 
 mod dns;
 mod logfile;
