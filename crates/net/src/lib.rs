@@ -72,6 +72,25 @@ impl Classify for NetError {
     }
 }
 
+/// Set by the test harness to the host's network namespace (its `/proc/self/ns/net` link,
+/// `net:[4026531833]`): berth then refuses to change links, sysctls or firewall rules in
+/// that namespace, so a test that forgot its own namespace fails instead of touching the
+/// host's network.
+pub const FORBID_HOST_ENV: &str = "BERTH_FORBID_HOST_NETWORK";
+
+/// Fails when this thread is in the namespace [`FORBID_HOST_ENV`] names (or cannot tell).
+pub fn guard_host_namespace() -> Result<(), NetError> {
+    let Some(forbidden) = std::env::var_os(FORBID_HOST_ENV) else {
+        return Ok(());
+    };
+    match std::fs::read_link("/proc/thread-self/ns/net") {
+        Ok(ours) if ours.as_os_str() != forbidden => Ok(()),
+        _ => Err(NetError::Invalid(format!(
+            "refusing to configure networking in the host's network namespace ({FORBID_HOST_ENV} is set)"
+        ))),
+    }
+}
+
 /// A command started by [`start_with_input`], to wait for later.
 #[derive(Debug)]
 pub struct Pending {

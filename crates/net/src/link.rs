@@ -24,6 +24,7 @@ pub fn interfaces() -> Vec<String> {
 
 /// Runs `ip -batch -` with `commands` (one per line).
 pub fn batch(commands: &str) -> Result<(), NetError> {
+    crate::guard_host_namespace()?;
     crate::run_with_input("ip", &["-batch", "-"], commands)
 }
 
@@ -62,6 +63,7 @@ pub fn delete(names: &[String]) -> Result<(), NetError> {
 /// Starts deleting links, for the caller to wait on while it does other work (deleting a
 /// veth waits for an RCU grace period in the kernel: tens of milliseconds).
 pub fn delete_start(names: &[String]) -> Result<Option<crate::Pending>, NetError> {
+    crate::guard_host_namespace()?;
     let present: Vec<&String> = {
         let all = interfaces();
         names.iter().filter(|n| all.contains(n)).collect()
@@ -75,6 +77,7 @@ pub fn delete_start(names: &[String]) -> Result<Option<crate::Pending>, NetError
 
 /// Writes `/proc/sys/<key>` in the current thread's network namespace.
 pub fn set_sysctl(key: &str, value: &str) -> Result<(), NetError> {
+    crate::guard_host_namespace()?;
     let p = Path::new("/proc/sys").join(key);
     if std::fs::read_to_string(&p).is_ok_and(|v| v.trim() == value) {
         return Ok(());

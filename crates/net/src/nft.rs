@@ -59,6 +59,7 @@ pub fn apply(script: &str) -> Result<(), NetError> {
     if script.trim().is_empty() {
         return Ok(());
     }
+    crate::guard_host_namespace()?;
     crate::run_with_input("nft", &["-f", "-"], script)
 }
 
