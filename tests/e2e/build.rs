@@ -214,6 +214,12 @@ CMD ["a", "b"]
     )]);
     b.build(&staged, &["-t", "staged"]);
     assert_eq!(b.out(&["staged"]), "fired\n");
+    // RUN steps below a VOLUME leave no anonymous volume behind.
+    assert_eq!(
+        b.ok(&["volume", "ls", "-q"]),
+        "",
+        "build containers' volumes are removed"
+    );
     b.clean();
 }
 

@@ -19,5 +19,8 @@ mod containers_run;
 mod containers_runtime;
 mod containers_security;
 mod containers_stress;
+mod networks;
+mod system;
+mod volumes;
 
 mod build;

@@ -4,12 +4,19 @@ pub mod build;
 pub mod container;
 pub mod container_opts;
 pub mod image;
+pub mod mount_opt;
+pub mod network;
+pub mod system;
+pub mod volume;
 
 use clap::{Parser, Subcommand};
 
 pub use build::*;
 pub use container::*;
 pub use image::*;
+pub use network::*;
+pub use system::*;
+pub use volume::*;
 
 /// berth: a daemonless, Docker-compatible container engine.
 #[derive(Debug, Parser)]
@@ -106,6 +113,19 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(VolumeCommand),
+    /// Display system-wide information
+    Info(InfoArgs),
+    /// Get real time events from the server
+    Events(EventsArgs),
+    /// Manage berth
+    #[command(subcommand)]
+    System(SystemCommand),
     /// Build an image from a Dockerfile
     Build(BuildArgs),
     /// Manage builds

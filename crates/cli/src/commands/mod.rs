@@ -3,4 +3,7 @@
 pub mod build;
 pub mod container;
 pub mod image;
+pub mod network;
+pub mod system;
 pub mod version;
+pub mod volume;

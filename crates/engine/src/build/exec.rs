@@ -68,7 +68,7 @@ fn remove_orphans(engine: &mut Engine) {
             .and_then(rustix::process::Pid::from_raw)
             .is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
         if !alive {
-            if let Err(e) = engine.remove_container(&row.id, true) {
+            if let Err(e) = engine.remove_container_with_volumes(&row.id, true, true) {
                 tracing::warn!(container = %row.id, error = %e, "remove orphaned build container");
             }
         }
@@ -135,7 +135,8 @@ fn watch_signals() {
 enum Job {
     /// A private overlay: unmount it, remove its directories.
     Mount(Box<Paths>),
-    /// A finished `RUN` container (removed through an engine of the janitor's own).
+    /// A finished `RUN` container (removed with its anonymous volumes, through an engine of
+    /// the janitor's own).
     Container(crate::Config, String),
 }
 
@@ -170,7 +171,7 @@ fn run_job(engine: &mut Option<Engine>, job: Job) {
                 *engine = Engine::open(config).ok();
             }
             let r = match engine.as_mut() {
-                Some(e) => e.remove_container(&id, true),
+                Some(e) => e.remove_container_with_volumes(&id, true, true),
                 None => Err(EngineError::InvalidArgument("cannot open the store".into())),
             };
             if let Err(e) = r {
@@ -1407,6 +1408,7 @@ impl<'b> Runner<'_, 'b> {
                 network_mode: network.clone(),
                 ..Default::default()
             },
+            endpoints: Default::default(),
         };
         let id = match self.e.create_container(req) {
             Ok(id) => id,
