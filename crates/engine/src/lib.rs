@@ -11,6 +11,7 @@
 pub mod containers;
 pub mod error;
 pub mod images;
+pub mod registry;
 
 use std::path::PathBuf;
 

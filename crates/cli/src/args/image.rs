@@ -25,6 +25,10 @@ pub enum ImageCommand {
     Inspect(ImageInspectArgs),
     /// Remove unused images
     Prune(ImagePruneArgs),
+    /// Download an image from a registry
+    Pull(crate::args::PullArgs),
+    /// Upload an image to a registry
+    Push(crate::args::PushArgs),
 }
 
 /// `images` / `image ls`.

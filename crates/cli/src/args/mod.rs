@@ -3,11 +3,13 @@
 pub mod container;
 pub mod container_opts;
 pub mod image;
+pub mod registry;
 
 use clap::{Parser, Subcommand};
 
 pub use container::*;
 pub use image::*;
+pub use registry::*;
 
 /// berth: a daemonless, Docker-compatible container engine.
 #[derive(Debug, Parser)]
@@ -104,6 +106,16 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Download an image from a registry
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
+    /// Log in to a registry
+    Login(LoginArgs),
+    /// Log out from a registry
+    Logout(LogoutArgs),
+    /// Search Docker Hub (or a registry) for images
+    Search(SearchArgs),
 }
 
 /// `version`.
