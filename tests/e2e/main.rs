@@ -19,3 +19,6 @@ mod containers_run;
 mod containers_runtime;
 mod containers_security;
 mod containers_stress;
+
+mod registry;
+mod registry_support;

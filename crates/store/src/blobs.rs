@@ -232,6 +232,24 @@ impl BlobStore {
     }
 }
 
+impl BlobStore {
+    /// Turns a blob back into a (complete) resumable download: a pull that failed after
+    /// storing some of its blobs leaves the store as it was, yet keeps the bytes so the
+    /// next attempt need not fetch them again. The caller guarantees nothing refers to it.
+    pub fn demote_to_partial(&self, digest: &Digest) -> Result<(), BlobError> {
+        let dir = self.partial_dir();
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let from = self.path(digest);
+        let to = dir.join(digest.hex());
+        fs::rename(&from, &to).map_err(io_err(&from))?;
+        let mut perms = fs::metadata(&to).map_err(io_err(&to))?.permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        fs::set_permissions(&to, perms).map_err(io_err(&to))?;
+        Ok(())
+    }
+}
+
 /// The subdirectory of `ingest/` that holds resumable downloads.
 pub const PARTIAL_DIR: &str = "partial";
 

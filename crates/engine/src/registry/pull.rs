@@ -357,6 +357,11 @@ impl Engine {
                 });
             }
         }
+        let had: Vec<Digest> = todo
+            .iter()
+            .filter(|l| blobs.contains(&l.digest))
+            .map(|l| l.digest.clone())
+            .collect();
         let next = AtomicUsize::new(0);
         let workers = todo.len().min(MAX_PARALLEL);
         let errors: Vec<EngineError> = std::thread::scope(|scope| {
@@ -405,6 +410,15 @@ impl Engine {
                 .collect()
         });
         if let Some(e) = errors.into_iter().next() {
+            // Leave the store as it was: blobs this pull stored go back to resumable
+            // downloads (complete ones, so a retry does not fetch them again).
+            for l in &todo {
+                if !had.contains(&l.digest) && blobs.contains(&l.digest) {
+                    if let Err(err) = blobs.demote_to_partial(&l.digest) {
+                        tracing::warn!(blob = %l.digest, error = %err, "cannot undo a stored blob");
+                    }
+                }
+            }
             return Err(e);
         }
 
