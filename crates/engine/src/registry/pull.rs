@@ -10,7 +10,7 @@ use berth_store::{BlobError, BlobStore, NewImage};
 use berth_types::Digest;
 
 use super::{LayerStatus, Progress, ProgressFn};
-use crate::images::unpack::{commit_with_layers, LayerSource};
+use crate::images::unpack::{commit_with_prepared, unpack_layer, LayerSource};
 use crate::{Engine, EngineError};
 
 /// Parallel layer downloads (Docker's `max-concurrent-downloads` is 3; loopback and LAN
@@ -331,7 +331,7 @@ impl Engine {
         });
 
         // Which layers to download.
-        let mut todo: Vec<&Descriptor> = Vec::new();
+        let mut todo: Vec<(&Descriptor, &LayerSource)> = Vec::new();
         if existing.is_none() {
             for (i, l) in manifest.layers.iter().enumerate() {
                 let id = short(&l.digest);
@@ -340,17 +340,17 @@ impl Engine {
                         id,
                         status: LayerStatus::AlreadyExists,
                     });
-                } else if !todo.iter().any(|t| t.digest == l.digest) {
+                } else if !todo.iter().any(|(t, _)| t.digest == l.digest) {
                     progress(Progress::Layer {
                         id,
                         status: LayerStatus::PullingFsLayer,
                     });
-                    todo.push(l);
+                    todo.push((l, &sources[i]));
                 }
             }
         }
         if todo.len() > MAX_PARALLEL {
-            for l in &todo[MAX_PARALLEL..] {
+            for (l, _) in &todo[MAX_PARALLEL..] {
                 progress(Progress::Layer {
                     id: short(&l.digest),
                     status: LayerStatus::Waiting,
@@ -359,60 +359,93 @@ impl Engine {
         }
         let had: Vec<Digest> = todo
             .iter()
-            .filter(|l| blobs.contains(&l.digest))
-            .map(|l| l.digest.clone())
+            .filter(|(l, _)| blobs.contains(&l.digest))
+            .map(|(l, _)| l.digest.clone())
             .collect();
+        // Each worker downloads a layer, and unpacks it as soon as it is verified, while
+        // the other downloads go on.
+        let mut jobs = Vec::new();
+        for (l, src) in &todo {
+            jobs.push(std::sync::Mutex::new(Some((
+                *l,
+                *src,
+                self.store.temp_layer_dir()?,
+            ))));
+        }
         let next = AtomicUsize::new(0);
         let workers = todo.len().min(MAX_PARALLEL);
-        let errors: Vec<EngineError> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut errs = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(l) = todo.get(i) else { break };
-                            let id = short(&l.digest);
-                            let bytes = |current: u64, total: u64| {
-                                progress(Progress::Bytes {
-                                    id: id.clone(),
-                                    current,
-                                    total,
-                                })
-                            };
-                            match download_blob(client, &blobs, &repo, l, &bytes) {
-                                Ok(()) => {
-                                    progress(Progress::Layer {
+        let results: Vec<Result<berth_store::PreparedLayer, EngineError>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..workers)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            let mut out = Vec::new();
+                            loop {
+                                let i = next.fetch_add(1, Ordering::Relaxed);
+                                let Some(job) = jobs.get(i) else { break };
+                                let Some((l, src, tmp)) =
+                                    job.lock().ok().and_then(|mut j| j.take())
+                                else {
+                                    continue;
+                                };
+                                let id = short(&l.digest);
+                                let bytes = |current: u64, total: u64| {
+                                    progress(Progress::Bytes {
                                         id: id.clone(),
-                                        status: LayerStatus::VerifyingChecksum,
-                                    });
-                                    progress(Progress::Layer {
-                                        id,
-                                        status: LayerStatus::DownloadComplete,
-                                    });
-                                }
-                                Err(e) => {
-                                    errs.push(e);
+                                        current,
+                                        total,
+                                    })
+                                };
+                                let r = download_blob(client, &blobs, &repo, l, &bytes).and_then(
+                                    |()| {
+                                        progress(Progress::Layer {
+                                            id: id.clone(),
+                                            status: LayerStatus::VerifyingChecksum,
+                                        });
+                                        progress(Progress::Layer {
+                                            id: id.clone(),
+                                            status: LayerStatus::DownloadComplete,
+                                        });
+                                        progress(Progress::Layer {
+                                            id: id.clone(),
+                                            status: LayerStatus::Extracting,
+                                        });
+                                        unpack_layer(&blobs, tmp, src)
+                                    },
+                                );
+                                let failed = r.is_err();
+                                out.push(r);
+                                if failed {
                                     // Stop handing out work; downloads in flight finish
                                     // (their bytes stay resumable).
                                     next.store(usize::MAX / 2, Ordering::Relaxed);
                                     break;
                                 }
                             }
-                        }
-                        errs
+                            out
+                        })
                     })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
-        if let Some(e) = errors.into_iter().next() {
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            });
+        let mut prepared = Vec::new();
+        let mut first_error = None;
+        for r in results {
+            match r {
+                Ok(p) => prepared.push(p),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            drop(prepared);
             // Leave the store as it was: blobs this pull stored go back to resumable
             // downloads (complete ones, so a retry does not fetch them again).
-            for l in &todo {
+            for (l, _) in &todo {
                 if !had.contains(&l.digest) && blobs.contains(&l.digest) {
                     if let Err(err) = blobs.demote_to_partial(&l.digest) {
                         tracing::warn!(blob = %l.digest, error = %err, "cannot undo a stored blob");
@@ -422,17 +455,11 @@ impl Engine {
             return Err(e);
         }
 
-        // Every blob is verified: record the image.
+        // Every blob is verified and unpacked: record the image.
         if !blobs.contains(&config_digest) {
             blobs.put(&config_bytes)?;
         }
         blobs.put(&top.bytes)?;
-        for l in &todo {
-            progress(Progress::Layer {
-                id: short(&l.digest),
-                status: LayerStatus::Extracting,
-            });
-        }
         let new = NewImage {
             id: config_digest.clone(),
             created: config.created.clone(),
@@ -448,8 +475,8 @@ impl Engine {
             tags: full_tag.iter().cloned().collect(),
             digests: vec![repo_digest],
         };
-        commit_with_layers(&mut self.store, new, &sources)?;
-        for l in &todo {
+        commit_with_prepared(&mut self.store, new, &sources, prepared)?;
+        for (l, _) in &todo {
             progress(Progress::Layer {
                 id: short(&l.digest),
                 status: LayerStatus::PullComplete,
