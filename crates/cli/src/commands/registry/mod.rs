@@ -35,6 +35,8 @@ struct Bars {
     multi: MultiProgress,
     layers: HashMap<String, ProgressBar>,
     statuses: HashMap<String, String>,
+    order: Vec<String>,
+    finished: bool,
 }
 
 fn style() -> ProgressStyle {
@@ -63,6 +65,8 @@ impl Display {
                 multi: MultiProgress::with_draw_target(target),
                 layers: HashMap::new(),
                 statuses: HashMap::new(),
+                order: Vec::new(),
+                finished: false,
             })
         });
         Display {
@@ -76,8 +80,10 @@ impl Display {
     fn line(&self, s: &str) {
         if let Some(b) = &self.bars {
             if let Ok(b) = b.lock() {
-                let _ = b.multi.println(s);
-                return;
+                if !b.finished {
+                    let _ = b.multi.println(s);
+                    return;
+                }
             }
         }
         let _g = self.plain.lock();
@@ -123,6 +129,7 @@ impl Display {
                                 bar.set_style(plain_style());
                                 bar.set_prefix(id.clone());
                                 b.layers.insert(id.clone(), bar.clone());
+                                b.order.push(id.clone());
                                 bar
                             }
                         };
@@ -163,11 +170,29 @@ impl Display {
         }
     }
 
+    /// Replaces the bars by their final lines (as Docker leaves them), then prints `s`;
+    /// later lines are plain.
     fn finish_bars_then(&self, s: &str) {
         if let Some(bars) = &self.bars {
             if let Ok(mut b) = bars.lock() {
-                for (_, bar) in b.layers.drain() {
-                    bar.finish();
+                if !b.finished {
+                    let _ = b.multi.clear();
+                    for (_, bar) in b.layers.drain() {
+                        bar.finish_and_clear();
+                    }
+                    b.multi.set_draw_target(ProgressDrawTarget::hidden());
+                    b.finished = true;
+                    let lines: Vec<String> = b
+                        .order
+                        .iter()
+                        .map(|id| {
+                            format!("{id}: {}", b.statuses.get(id).cloned().unwrap_or_default())
+                        })
+                        .collect();
+                    drop(b);
+                    for l in lines {
+                        self.line(&l);
+                    }
                 }
             }
         }
