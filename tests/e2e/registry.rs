@@ -867,3 +867,67 @@ fn run_and_create_pull_a_missing_image() {
     );
     ct.finish();
 }
+
+#[test]
+fn credential_helpers_keep_the_secret_out_of_config_json() {
+    let reg = Registry::start_with(
+        None,
+        Auth::Htpasswd {
+            user: "helper-user".into(),
+            password: "pw123".into(),
+        },
+    );
+    let h = reg.host();
+    let b = Berth::new();
+    let bin = b.scratch().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-berthtest");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\nd=$(dirname \"$0\")/store\nmkdir -p \"$d\"\ncase \"$1\" in\n\
+         store) cat > \"$d/creds.json\" ;;\n\
+         get) read url; if [ -f \"$d/creds.json\" ]; then cat \"$d/creds.json\"; else echo 'credentials not found in native keychain'; exit 1; fi ;;\n\
+         erase) read url; if [ -f \"$d/creds.json\" ]; then rm -f \"$d/creds.json\"; else echo 'credentials not found in native keychain'; exit 1; fi ;;\n\
+         esac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let docker_config = b.scratch().join("docker-config");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    let cfg_file = docker_config.join("config.json");
+    std::fs::write(&cfg_file, r#"{"credsStore": "berthtest"}"#).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cmd = |args: &[&str]| {
+        b.cmd(args)
+            .env("DOCKER_CONFIG", &docker_config)
+            .env("PATH", &path)
+    };
+    let o = cmd(&["login", "-u", "helper-user", "--password-stdin", &h])
+        .stdin("pw123")
+        .run();
+    assert_eq!(o.code, 0, "{o}");
+    assert!(!o.stderr.contains("stored unencrypted"), "{o}");
+    let cfg: Value = serde_json::from_slice(&std::fs::read(&cfg_file).unwrap()).unwrap();
+    assert_eq!(
+        cfg,
+        json!({"credsStore": "berthtest", "auths": {h.clone(): {}}})
+    );
+    let stored: Value =
+        serde_json::from_slice(&std::fs::read(bin.join("store/creds.json")).unwrap()).unwrap();
+    assert_eq!(
+        stored,
+        json!({"ServerURL": h.clone(), "Username": "helper-user", "Secret": "pw123"})
+    );
+    let name = format!("{h}/helped:1");
+    load(&b, &[busybox_image(&name)]);
+    cmd(&["push", &name]).ok();
+    let out = cmd(&["logout", &h]).ok();
+    assert_eq!(out, format!("Removing login credentials for {h}\n"));
+    assert!(!bin.join("store/creds.json").exists());
+    let err = cmd(&["pull", &name]).fails_with(1);
+    assert!(err.contains("no basic auth credentials"), "{err}");
+}
