@@ -931,3 +931,76 @@ fn credential_helpers_keep_the_secret_out_of_config_json() {
     let err = cmd(&["pull", &name]).fails_with(1);
     assert!(err.contains("no basic auth credentials"), "{err}");
 }
+
+#[test]
+fn search_speaks_docker_hubs_v1_protocol() {
+    let long = "An example web server image whose description is longer than forty-five characters";
+    let results = json!({
+        "num_results": 3, "query": "web",
+        "results": [
+            {"name": "web", "description": long, "star_count": 900, "is_official": true, "is_automated": false},
+            {"name": "someone/web", "description": "a fork\nwith two lines", "star_count": 3, "is_official": false, "is_automated": true},
+            {"name": "other/webapp", "description": "", "star_count": 0, "is_official": false, "is_automated": false},
+        ]
+    });
+    let mut routes = HashMap::new();
+    routes.insert(
+        "/v1/search".to_string(),
+        Canned::ok("application/json", results.to_string()),
+    );
+    let fake = Fake::start(routes);
+    let h = format!("127.0.0.1:{}", fake.port);
+    let b = Berth::new();
+    let out = b.ok(&["search", &format!("{h}/web")]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(
+        lines[0].starts_with("NAME") && lines[0].ends_with("OFFICIAL"),
+        "{out}"
+    );
+    assert!(lines[1].starts_with("web "), "{out}");
+    assert!(
+        lines[1].contains("An example web server image whose descriptio…"),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains("900") && lines[1].contains("[OK]"),
+        "{out}"
+    );
+    assert!(lines[2].contains("a fork with two lines"), "{out}");
+    let out = b.ok(&[
+        "search",
+        "--no-trunc",
+        "--format",
+        "{{.Description}}",
+        &format!("{h}/web"),
+    ]);
+    assert_eq!(out.lines().next(), Some(long));
+    let out = b.ok(&[
+        "search",
+        "--filter",
+        "stars=3",
+        "--format",
+        "{{.Name}}",
+        &format!("{h}/web"),
+    ]);
+    assert_eq!(out, "web\nsomeone/web\n");
+    let out = b.ok(&[
+        "search",
+        "--filter",
+        "is-official=true",
+        "--format",
+        "{{.Name}}:{{.StarCount}}",
+        &format!("{h}/web"),
+    ]);
+    assert_eq!(out, "web:900\n");
+    let out = b.ok(&[
+        "search",
+        "--limit",
+        "2",
+        "--format",
+        "{{.Name}}",
+        &format!("{h}/web"),
+    ]);
+    assert_eq!(out, "web\nsomeone/web\n");
+}
