@@ -1004,3 +1004,26 @@ fn search_speaks_docker_hubs_v1_protocol() {
     ]);
     assert_eq!(out, "web\nsomeone/web\n");
 }
+
+#[test]
+fn a_dropped_connection_mid_download_is_resumed() {
+    let reg = Registry::start();
+    let b = Berth::new();
+    let name = format!("{}/cut:1", reg.host());
+    let img = image_with_data(&name, 8, 3_000_000);
+    load(&b, std::slice::from_ref(&img));
+    b.ok(&["push", &name]);
+    b.ok(&["rmi", &name]);
+    // The connection carrying the registry's answers is dropped after 1.5 MB.
+    let proxy = Proxy::start_cutting(reg.port, Some(1_500_000));
+    let via = format!("127.0.0.1:{}/cut:1", proxy.port);
+    let out = b.ok(&["pull", &via]);
+    assert!(out.contains("Pull complete"), "{out}");
+    let sent = proxy.requests();
+    assert!(
+        sent.contains("Range: bytes="),
+        "no resumed range request:\n{sent}"
+    );
+    assert_eq!(inspect(&b, &via)["Id"], json!(img.image_id()));
+    assert!(dir_names(&partial_dir(&b)).is_empty());
+}

@@ -270,12 +270,20 @@ pub struct Proxy {
 impl Proxy {
     /// Starts the proxy (its threads live as long as the test process).
     pub fn start(target: u16) -> Proxy {
+        Proxy::start_cutting(target, None)
+    }
+
+    /// A proxy that, once, drops the connection on which the registry's answers pass
+    /// `cut_after` bytes in total (an interrupted download).
+    pub fn start_cutting(target: u16, cut_after: Option<usize>) -> Proxy {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let sent = Arc::new(Mutex::new(Vec::new()));
         let rec = sent.clone();
+        let received = Arc::new(Mutex::new((0usize, false)));
         std::thread::spawn(move || {
             for c in l.incoming() {
+                let received = received.clone();
                 let Ok(mut client) = c else { break };
                 let Ok(mut server) = TcpStream::connect(("127.0.0.1", target)) else {
                     continue;
@@ -301,7 +309,32 @@ impl Proxy {
                     }
                 });
                 std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut server2, &mut client2);
+                    let mut buf = [0u8; 16384];
+                    loop {
+                        let n = match server2.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let cut = {
+                            let mut r = received.lock().unwrap();
+                            r.0 += n;
+                            match cut_after {
+                                Some(limit) if !r.1 && r.0 > limit => {
+                                    r.1 = true;
+                                    true
+                                }
+                                _ => false,
+                            }
+                        };
+                        if cut {
+                            let _ = client2.shutdown(std::net::Shutdown::Both);
+                            let _ = server2.shutdown(std::net::Shutdown::Both);
+                            return;
+                        }
+                        if client2.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
                     let _ = client2.shutdown(std::net::Shutdown::Write);
                 });
             }
