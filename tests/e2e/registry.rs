@@ -1027,3 +1027,30 @@ fn a_dropped_connection_mid_download_is_resumed() {
     assert_eq!(inspect(&b, &via)["Id"], json!(img.image_id()));
     assert!(dir_names(&partial_dir(&b)).is_empty());
 }
+
+#[test]
+fn concurrent_pulls_of_one_image_share_the_downloads() {
+    let reg = Registry::start();
+    let b = Berth::new();
+    let name = format!("{}/twice:1", reg.host());
+    let img = image_with_data(&name, 9, 2_000_000);
+    load(&b, std::slice::from_ref(&img));
+    b.ok(&["push", &name]);
+    b.ok(&["rmi", &name]);
+    b.ok(&["images"]);
+    let kids: Vec<_> = (0..3).map(|_| b.spawn(&["pull", "-q", &name])).collect();
+    for k in kids {
+        let o = crate::support::wait(k);
+        assert_eq!(o.code, 0, "{o}");
+        assert_eq!(o.stdout, format!("{name}\n"), "{o}");
+    }
+    assert_eq!(b.ok(&["images", "-q"]), format!("{}\n", img.short_id()));
+    let layers: Vec<String> = b
+        .list("layers")
+        .into_iter()
+        .filter(|l| !l.starts_with('.'))
+        .collect();
+    assert_eq!(layers.len(), 2, "{layers:?}");
+    assert!(dir_names(&partial_dir(&b)).is_empty());
+    assert_eq!(inspect(&b, &name)["Id"], json!(img.image_id()));
+}
