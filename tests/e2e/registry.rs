@@ -1054,3 +1054,35 @@ fn concurrent_pulls_of_one_image_share_the_downloads() {
     assert!(dir_names(&partial_dir(&b)).is_empty());
     assert_eq!(inspect(&b, &name)["Id"], json!(img.image_id()));
 }
+
+#[test]
+fn client_certificates_from_certs_d() {
+    let b = Berth::new();
+    let certs = Certs::new(b.scratch(), "mtls");
+    let reg = Registry::start_mtls(&certs);
+    let h = reg.host();
+    let name = format!("{h}/mtls:1");
+    load(&b, &[busybox_image(&name)]);
+    // The CA alone: the registry wants a client certificate.
+    let ca_only = certs.certs_d(&b.scratch().join("ca-only"), &h);
+    let err = b
+        .cmd(&["push", &name])
+        .env("BERTH_CERTS_D", &ca_only)
+        .fails_with(1);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("Error response from daemon:"), "{err}");
+    eprintln!("without a client certificate: {err}");
+    // With client.cert and client.key beside the CA: accepted.
+    let full = certs.certs_d(&b.scratch().join("full"), &h);
+    certs.client_cert(&full.join(&h));
+    b.cmd(&["push", &name]).env("BERTH_CERTS_D", &full).ok();
+    b.ok(&["rmi", &name]);
+    b.cmd(&["pull", &name]).env("BERTH_CERTS_D", &full).ok();
+    // A certificate without its key is a clear error.
+    std::fs::remove_file(full.join(&h).join("client.key")).unwrap();
+    let err = b
+        .cmd(&["pull", &name])
+        .env("BERTH_CERTS_D", &full)
+        .fails_with(1);
+    assert!(err.contains("missing key"), "{err}");
+}

@@ -123,6 +123,57 @@ impl Certs {
         Certs { dir }
     }
 
+    /// A client certificate signed by this CA, as `client.cert` and `client.key` in `dir`.
+    pub fn client_cert(&self, dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        sh(
+            "openssl",
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "client.key",
+                "-out",
+                "client.csr",
+                "-subj",
+                "/CN=berth test client",
+            ],
+            &self.dir,
+        );
+        std::fs::write(
+            self.dir.join("client-ext.cnf"),
+            "extendedKeyUsage=clientAuth\n",
+        )
+        .unwrap();
+        sh(
+            "openssl",
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "client.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "client.cert",
+                "-days",
+                "2",
+                "-extfile",
+                "client-ext.cnf",
+            ],
+            &self.dir,
+        );
+        std::fs::copy(self.dir.join("client.cert"), dir.join("client.cert")).unwrap();
+        std::fs::copy(self.dir.join("client.key"), dir.join("client.key")).unwrap();
+    }
+
     /// `ca.crt`.
     pub fn ca(&self) -> PathBuf {
         self.dir.join("ca.crt")
@@ -174,6 +225,15 @@ impl Registry {
 
     /// A registry with optional TLS certs and an authentication.
     pub fn start_with(tls: Option<&Certs>, auth: Auth) -> Registry {
+        Registry::start_inner(tls, auth, false)
+    }
+
+    /// A TLS registry that requires a client certificate signed by the CA of `certs`.
+    pub fn start_mtls(certs: &Certs) -> Registry {
+        Registry::start_inner(Some(certs), Auth::None, true)
+    }
+
+    fn start_inner(tls: Option<&Certs>, auth: Auth, client_cas: bool) -> Registry {
         let dir = tempfile::Builder::new()
             .prefix("berth-e2e-registry-")
             .tempdir()
@@ -191,6 +251,9 @@ impl Registry {
                 c.dir.join("server.crt").display(),
                 c.dir.join("server.key").display()
             ));
+            if client_cas {
+                cfg.push_str(&format!("    clientcas:\n      - {}\n", c.ca().display()));
+            }
         }
         match &auth {
             Auth::None => {}

@@ -180,14 +180,27 @@ impl std::fmt::Debug for Client {
 }
 
 fn transport_reason(e: &ureq::Transport) -> String {
-    let mut msg = e.to_string();
-    // ureq's Display includes the URL; keep only the cause after it.
-    if let Some(i) = msg.find(": ") {
-        if msg[..i].contains("http") {
-            msg = msg[i + 2..].to_string();
+    // ureq's Display repeats the URL and the kind ("Network Error: Network Error: …");
+    // keep its message and the innermost cause, which says what happened.
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(m) = e.message() {
+        parts.push(m.to_string());
+    }
+    let mut cause = std::error::Error::source(e);
+    let mut innermost = None;
+    while let Some(c) = cause {
+        innermost = Some(c.to_string());
+        cause = c.source();
+    }
+    if let Some(i) = innermost {
+        if !parts.iter().any(|p| p.contains(&i)) {
+            parts.push(i);
         }
     }
-    msg
+    if parts.is_empty() {
+        parts.push(e.kind().to_string());
+    }
+    parts.join(": ")
 }
 
 /// Docker's wording of a registry's error body: `code in lower case: message`.

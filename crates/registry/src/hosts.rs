@@ -13,7 +13,9 @@
 //! - the `"insecure-registries"` list of a JSON file, `$BERTH_DAEMON_CONFIG` or
 //!   `/etc/berth/daemon.json` (the shape of Docker's `daemon.json`);
 //! - certificate directories, first match wins: `$BERTH_CERTS_D`, `$BERTH_ROOT/certs.d`,
-//!   `/etc/berth/certs.d`, `/etc/docker/certs.d`, `/etc/containers/certs.d`.
+//!   `/etc/berth/certs.d`, `/etc/docker/certs.d`, `/etc/containers/certs.d`; in the
+//!   registry's directory, `*.crt` are CAs and `NAME.cert` with `NAME.key` a client
+//!   certificate, as Docker reads them.
 //! - `BERTH_REGISTRY_TIMEOUT`: connect timeout in seconds (default 15).
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -266,15 +268,67 @@ fn verified_config(certs_dir: Option<&Path>) -> Result<Arc<rustls::ClientConfig>
             }
         }
     }
-    let config = rustls::ClientConfig::builder_with_provider(provider())
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| RegistryError::Tls {
             path: "rustls".into(),
             reason: e.to_string(),
         })?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let config = match certs_dir.map(client_identity).transpose()?.flatten() {
+        Some((chain, key, path)) => {
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| RegistryError::Tls {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?
+        }
+        None => builder.with_no_client_auth(),
+    };
     Ok(Arc::new(config))
+}
+
+type Identity = (
+    Vec<CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+    PathBuf,
+);
+
+/// A client certificate of a `certs.d` directory: `NAME.cert` with its `NAME.key`, as
+/// Docker reads them (a `.cert` without its key, or the reverse, is an error).
+fn client_identity(dir: &Path) -> Result<Option<Identity>> {
+    let mut certs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| RegistryError::Tls {
+            path: dir.display().to_string(),
+            reason: e.to_string(),
+        })?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cert"))
+        .collect();
+    certs.sort();
+    let Some(cert) = certs.into_iter().next() else {
+        return Ok(None);
+    };
+    let key = cert.with_extension("key");
+    let bad = |p: &Path, reason: String| RegistryError::Tls {
+        path: p.display().to_string(),
+        reason,
+    };
+    if !key.exists() {
+        return Err(bad(&cert, format!("missing key {}", key.display())));
+    }
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+        .map_err(|e| bad(&cert, e.to_string()))?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| bad(&cert, e.to_string()))?;
+    if chain.is_empty() {
+        return Err(bad(&cert, "no PEM certificate found".into()));
+    }
+    let pk = rustls::pki_types::PrivateKeyDer::from_pem_file(&key)
+        .map_err(|e| bad(&key, e.to_string()))?;
+    Ok(Some((chain, pk, cert)))
 }
 
 /// A client config that accepts any certificate (insecure registries only).
