@@ -694,6 +694,31 @@ fn fake_manifest_routes() -> (HashMap<String, Canned>, String) {
         format!("/v2/cfgbad/blobs/{}", sha256_digest(&config)),
         Canned::ok("application/octet-stream", b"{\"tampered\": true}".to_vec()),
     );
+    // A layer blob longer than its descriptor says.
+    let layer = vec![7u8; 100];
+    let config1 = serde_json::to_vec(&json!({
+        "architecture": crate::support::host_arch(), "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [sha256_digest(&layer)]}
+    }))
+    .unwrap();
+    let long = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256_digest(&config1), "size": config1.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha256_digest(&layer), "size": 10}]
+    }))
+    .unwrap();
+    r.insert(
+        "/v2/long/manifests/1".into(),
+        Canned::ok(OCI_MANIFEST, long),
+    );
+    r.insert(
+        format!("/v2/long/blobs/{}", sha256_digest(&config1)),
+        Canned::ok("application/octet-stream", config1.clone()),
+    );
+    r.insert(
+        format!("/v2/long/blobs/{}", sha256_digest(&layer)),
+        Canned::ok("application/octet-stream", layer),
+    );
     (r, sha256_digest(&config))
 }
 
@@ -720,6 +745,7 @@ fn malformed_oversized_and_foreign_manifests_are_refused() {
             "unsupported media type \"application/vnd.docker.distribution.manifest.v1+prettyjws\"",
         ),
         ("cfgbad", "digest verification failed"),
+        ("long", "filesystem layer verification failed"),
     ] {
         let err = b.fails_with(&["pull", &format!("{h}/{repo}:1")], 1);
         assert!(err.contains(want), "{repo}: {err}");
@@ -731,6 +757,7 @@ fn malformed_oversized_and_foreign_manifests_are_refused() {
         "{:?}",
         b.list("blobs/sha256")
     );
+    assert!(dir_names(&partial_dir(&b)).is_empty());
 }
 
 #[test]

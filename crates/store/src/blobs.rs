@@ -298,6 +298,12 @@ impl PartialIngest {
         Ok(())
     }
 
+    /// Deletes the download (its bytes are known to be wrong).
+    pub fn discard(mut self) {
+        self.file.take();
+        let _ = fs::remove_file(&self.path);
+    }
+
     /// Checks the bytes against `expected` (and `expected_size`), then makes the blob
     /// durable and visible. On a mismatch the partial file is deleted (its bytes are
     /// wrong, resuming them would never succeed) and nothing is stored.

@@ -65,6 +65,11 @@ fn mismatch(e: BlobError, digest: &Digest) -> EngineError {
     }
 }
 
+/// A registry sent more bytes than the descriptor's size.
+#[derive(Debug, thiserror::Error)]
+#[error("blob larger than its descriptor")]
+struct TooLarge;
+
 /// Downloads one blob into the store, resuming a partial download, verifying its digest.
 pub(crate) fn download_blob(
     client: &Client,
@@ -107,14 +112,14 @@ pub(crate) fn download_blob(
             }
             part.write_all(&buf[..n])?;
             if size.is_some_and(|s| part.written() > s) {
-                return Err(std::io::Error::other("blob larger than its descriptor"));
+                return Err(std::io::Error::other(TooLarge));
             }
             progress(part.written(), total);
         })();
         match result {
             Ok(()) => break,
-            Err(e) if e.to_string().contains("larger than") => {
-                part.restart()?;
+            Err(e) if e.get_ref().is_some_and(|inner| inner.is::<TooLarge>()) => {
+                part.discard();
                 return Err(EngineError::Registry(RegistryError::DigestMismatch {
                     what: format!("filesystem layer verification failed for digest {digest}"),
                     expected: format!("{total} bytes"),
