@@ -891,7 +891,12 @@ fn reboot_is_recovered() {
         std::fs::remove_dir(&d).unwrap_or_else(|e| panic!("rmdir {}: {e}", d.display()));
     }
     for e in std::fs::read_dir(ct.run_path()).unwrap().flatten() {
-        std::fs::remove_dir_all(e.path()).unwrap();
+        // Directories, and files such as the event log.
+        if e.path().is_dir() {
+            std::fs::remove_dir_all(e.path()).unwrap();
+        } else {
+            std::fs::remove_file(e.path()).unwrap();
+        }
     }
     let mut last = String::new();
     let ok = wait_until(Duration::from_secs(10), || {

@@ -374,12 +374,9 @@ fn port_prints_published_bindings() {
         "sleep",
         "1000",
     ]);
-    assert_eq!(
-        o.ok(&["port", "c2"]),
-        "53/udp -> 127.0.0.1:5353\n80/tcp -> 0.0.0.0:8080\n"
-    );
-    assert_eq!(o.ok(&["port", "c2", "80"]), "0.0.0.0:8080\n");
-    assert_eq!(o.ok(&["port", "c2", "53/udp"]), "127.0.0.1:5353\n");
+    // `--network none` publishes nothing (Docker discards the bindings); published ports on
+    // a bridge are tested in networks.rs, inside a namespace of the test's own.
+    assert_eq!(o.ok(&["port", "c2"]), "");
     o.ok(&["stop", "-t", "0", "c2"]);
     assert_eq!(
         o.ok(&["port", "c2"]),

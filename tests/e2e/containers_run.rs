@@ -277,6 +277,8 @@ fn run_entrypoint_replaces_the_images() {
     );
     let cmd = ct.ok(&[
         "create",
+        "--network",
+        "none",
         "--name",
         "ee",
         "--entrypoint",

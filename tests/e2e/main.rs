@@ -19,6 +19,9 @@ mod containers_run;
 mod containers_runtime;
 mod containers_security;
 mod containers_stress;
+mod networks;
+mod system;
+mod volumes;
 
 mod registry;
 mod registry_support;

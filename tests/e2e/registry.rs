@@ -1113,3 +1113,34 @@ fn client_certificates_from_certs_d() {
         .fails_with(1);
     assert!(err.contains("missing key"), "{err}");
 }
+
+#[test]
+fn pull_and_push_are_image_events() {
+    let reg = Registry::start();
+    let h = reg.host();
+    let b = Berth::new();
+    let name = format!("{h}/ev:1");
+    load(&b, &[busybox_image(&name)]);
+    b.ok(&["push", &name]);
+    b.ok(&["rmi", &name]);
+    b.ok(&["pull", &name]);
+    let until = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1)
+    .to_string();
+    let out = b.ok(&[
+        "events",
+        "--since",
+        "0",
+        "--until",
+        &until,
+        "--filter",
+        "type=image",
+        "--format",
+        "{{.Action}} {{.Actor.ID}} {{index .Actor.Attributes \"name\"}}",
+    ]);
+    assert!(out.contains(&format!("push {name} {h}/ev\n")), "{out}");
+    assert!(out.contains(&format!("pull {name} {h}/ev\n")), "{out}");
+}

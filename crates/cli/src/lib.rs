@@ -13,7 +13,7 @@ pub mod output;
 
 use clap::Parser;
 
-use args::{Cli, Command, ContainerCommand, ImageCommand};
+use args::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand, VolumeCommand};
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
@@ -123,6 +123,11 @@ fn dispatch(cmd: Command) -> anyhow::Result<i32> {
             container::export::run(a)
         }
         Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => container::cp::run(a),
+        Command::Volume(VolumeCommand::Create(a)) => commands::volume::create(a),
+        Command::Volume(VolumeCommand::Ls(a)) => commands::volume::ls(a),
+        Command::Volume(VolumeCommand::Inspect(a)) => commands::volume::inspect(a),
+        Command::Volume(VolumeCommand::Rm(a)) => commands::volume::rm(a),
+        Command::Volume(VolumeCommand::Prune(a)) => commands::volume::prune(a),
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
             container::commit::run(a)
         }
@@ -135,5 +140,14 @@ fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         Command::Login(a) => commands::registry::login::run(a),
         Command::Logout(a) => commands::registry::login::logout(a),
         Command::Search(a) => commands::registry::search::run(a),
+        Command::Network(c) => commands::network::run(c),
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => {
+            commands::system::info::run(a)
+        }
+        Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
+            commands::system::events::run(a)
+        }
+        Command::System(SystemCommand::Df(a)) => commands::system::df::run(a),
+        Command::System(SystemCommand::Prune(a)) => commands::system::prune::run(a),
     }
 }

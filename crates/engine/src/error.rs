@@ -15,6 +15,18 @@ pub enum EngineError {
     /// No container matches the name or id.
     #[error("No such container: {0}")]
     NoSuchContainer(String),
+    /// No volume has that name.
+    #[error("get {0}: no such volume")]
+    NoSuchVolume(String),
+    /// No network matches the name or id (also an unknown network driver plugin).
+    #[error("network {0} not found")]
+    NoSuchNetwork(String),
+    /// An operation refused on principle (Docker's 403s: removing a built-in network).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Setting up networking failed.
+    #[error(transparent)]
+    Network(#[from] berth_net::NetError),
     /// The container's process could not be started; `code` is what `docker run` exits with
     /// (127 command not found, 126 not executable, 125 otherwise).
     #[error("{message}")]
@@ -92,7 +104,12 @@ impl From<berth_store::DbError> for EngineError {
 impl Classify for EngineError {
     fn kind(&self) -> ErrorKind {
         match self {
-            EngineError::NoSuchImage(_) | EngineError::NoSuchContainer(_) => ErrorKind::NotFound,
+            EngineError::NoSuchImage(_)
+            | EngineError::NoSuchContainer(_)
+            | EngineError::NoSuchVolume(_) => ErrorKind::NotFound,
+            EngineError::NoSuchNetwork(_) => ErrorKind::NotFound,
+            EngineError::Forbidden(_) => ErrorKind::Forbidden,
+            EngineError::Network(e) => e.kind(),
             EngineError::StartFailed { .. } => ErrorKind::Internal,
             EngineError::RuntimeSpec(e) => e.kind(),
             EngineError::Runtime(e) => e.kind(),

@@ -8,10 +8,17 @@
 //! Errors are [`EngineError`], classified by [`berth_types::ErrorKind`] so each front end
 //! maps them to exit codes or HTTP statuses in one place.
 
+#![recursion_limit = "256"]
+
 pub mod containers;
 pub mod error;
+pub mod events;
 pub mod images;
+pub mod networks;
 pub mod registry;
+pub mod system;
+pub mod timestamps;
+pub mod volumes;
 
 use std::path::PathBuf;
 

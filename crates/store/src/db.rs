@@ -90,6 +90,61 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE containers ADD COLUMN manual_stop INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE containers ADD COLUMN health TEXT NOT NULL DEFAULT '';
     "#,
+    // v3 (volumes): volumes and which containers reference them. A reference goes with its
+    // container (cascade); a volume with references cannot be deleted (no cascade).
+    r#"
+    CREATE TABLE volumes (
+        name        TEXT PRIMARY KEY,
+        driver      TEXT NOT NULL,
+        labels      TEXT NOT NULL DEFAULT '{}',
+        options     TEXT NOT NULL DEFAULT '{}',
+        anonymous   INTEGER NOT NULL DEFAULT 0,
+        implicit    INTEGER NOT NULL DEFAULT 0,
+        created     INTEGER NOT NULL
+    );
+    CREATE TABLE volume_refs (
+        volume      TEXT NOT NULL REFERENCES volumes(name),
+        container   TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        PRIMARY KEY (volume, container)
+    );
+    CREATE INDEX volume_refs_container ON volume_refs(container);
+    "#,
+    // v4 (networks): user-defined and built-in networks, containers' attachments (the address
+    // while running) and published ports.
+    r#"
+    CREATE TABLE networks (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        driver      TEXT NOT NULL,
+        created     INTEGER NOT NULL,
+        doc         TEXT NOT NULL DEFAULT '{}'
+    );
+    INSERT INTO networks(id, name, driver, created)
+        VALUES (lower(hex(randomblob(32))), 'bridge', 'bridge', 0),
+               (lower(hex(randomblob(32))), 'host', 'host', 0),
+               (lower(hex(randomblob(32))), 'none', 'null', 0);
+    CREATE TABLE network_attachments (
+        container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        network_id   TEXT NOT NULL REFERENCES networks(id),
+        idx          INTEGER NOT NULL,
+        config       TEXT NOT NULL DEFAULT '{}',
+        ip           TEXT,
+        mac          TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (container_id, network_id),
+        UNIQUE (network_id, ip)
+    );
+    CREATE INDEX network_attachments_network ON network_attachments(network_id);
+    CREATE TABLE published_ports (
+        proto          TEXT NOT NULL,
+        host_ip        TEXT NOT NULL,
+        host_port      INTEGER NOT NULL,
+        container_id   TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+        container_port INTEGER NOT NULL,
+        container_ip   TEXT NOT NULL,
+        PRIMARY KEY (proto, host_ip, host_port)
+    );
+    CREATE INDEX published_ports_container ON published_ports(container_id);
+    "#,
 ];
 
 /// The open database.

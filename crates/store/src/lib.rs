@@ -18,7 +18,9 @@ pub mod containers;
 pub mod db;
 pub mod fsutil;
 pub mod lock;
+pub mod networks;
 pub mod records;
+pub mod volumes;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -558,6 +560,23 @@ impl Store {
             if !referenced.contains(&d.to_string()) {
                 tracing::debug!(blob = %d, "sweeping orphan blob");
                 self.blobs.remove(&d)?;
+            }
+        }
+        // Volume directories are made before their rows: one without a row was left by a
+        // process killed in between (volumes.rs).
+        let volumes_dir = self.root.join("volumes");
+        if let Ok(rd) = fs::read_dir(&volumes_dir) {
+            let known: HashSet<String> = volumes::list(conn)
+                .map_err(|e| self.db.err(e))?
+                .into_iter()
+                .map(|v| v.name)
+                .collect();
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !known.contains(&name) {
+                    tracing::debug!(path = %e.path().display(), "sweeping orphan volume directory");
+                    let _ = remove_all(&e.path());
+                }
             }
         }
         Ok(())

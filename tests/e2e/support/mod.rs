@@ -19,6 +19,7 @@
 
 pub mod containers;
 pub mod images;
+pub mod netns;
 
 pub use images::*;
 
@@ -66,6 +67,11 @@ pub struct Cmd {
     input: Input,
     line: String,
     timeout: Duration,
+}
+
+/// The test process's own network namespace (the host's), as `/proc/self/ns/net` names it.
+fn host_netns() -> PathBuf {
+    std::fs::read_link("/proc/self/ns/net").expect("readlink /proc/self/ns/net")
 }
 
 fn mkdtemp(prefix: &str) -> tempfile::TempDir {
@@ -139,9 +145,13 @@ impl Berth {
                 cmd.env_remove(&*k);
             }
         }
+        // Networking only ever in a namespace the test made: berth refuses to touch links,
+        // sysctls or nftables in the host's namespace (a test forgetting `--network none`
+        // or its own namespace fails instead).
         cmd.env("BERTH_ROOT", self.root_path())
             .env("BERTH_RUN", self.run_path())
-            .env("HOME", self.home());
+            .env("HOME", self.home())
+            .env("BERTH_FORBID_HOST_NETWORK", host_netns());
         if let Some(level) = std::env::var_os("BERTH_E2E_LOG") {
             cmd.env("BERTH_LOG", level);
         }

@@ -165,6 +165,11 @@ fn build(
         }
     }
 
+    let mut mounts = Vec::new();
+    for m in &o.mount {
+        mounts.push(flag(super::mount_opt::parse(m), "--mount", m)?);
+    }
+
     let mut tmpfs = BTreeMap::new();
     for t in &o.tmpfs {
         let (k, v) = t.split_once(':').unwrap_or((t, ""));
@@ -325,6 +330,8 @@ fn build(
     log_config.config = log_opts;
     let host_config = HostConfig {
         binds: none_if_empty(binds),
+        mounts: (!mounts.is_empty()).then_some(mounts),
+        volumes_from: none_if_empty(o.volumes_from.clone()),
         log_config,
         network_mode,
         port_bindings,
@@ -361,10 +368,12 @@ fn build(
         ulimits: ulimits.into_values().collect(),
         init: o.init,
     };
+    let endpoints = endpoints_config(&networks, &o.network_alias, o.ip.as_deref());
     Ok(CreateRequest {
         name: name.filter(|n| !n.is_empty()).map(str::to_string),
         config,
         host_config,
+        endpoints,
     })
 }
 
@@ -2226,4 +2235,32 @@ mod tests {
             r#"invalid pull option: 'sometimes': must be one of "always", "missing" or "never""#
         );
     }
+}
+
+/// `NetworkingConfig.EndpointsConfig` from `--network` (every network after the first gets
+/// an entry), `--network-alias` and `--ip` (for the first network).
+fn endpoints_config(
+    networks: &[String],
+    aliases: &[String],
+    ip: Option<&str>,
+) -> BTreeMap<String, berth_engine::networks::EndpointSettings> {
+    use berth_engine::networks::{EndpointIpam, EndpointSettings};
+    let mut out = BTreeMap::new();
+    let primary = networks.first().map(String::as_str).unwrap_or("default");
+    let ip = ip.filter(|i| !i.is_empty());
+    if !aliases.is_empty() || ip.is_some() {
+        out.insert(
+            primary.to_string(),
+            EndpointSettings {
+                ipam_config: ip.map(|i| EndpointIpam {
+                    ipv4_address: i.to_string(),
+                }),
+                aliases: (!aliases.is_empty()).then(|| aliases.to_vec()),
+            },
+        );
+    }
+    for n in networks.iter().skip(1) {
+        out.entry(n.clone()).or_default();
+    }
+    out
 }

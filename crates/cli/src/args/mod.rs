@@ -3,13 +3,20 @@
 pub mod container;
 pub mod container_opts;
 pub mod image;
+pub mod mount_opt;
+pub mod network;
 pub mod registry;
+pub mod system;
+pub mod volume;
 
 use clap::{Parser, Subcommand};
 
 pub use container::*;
 pub use image::*;
+pub use network::*;
 pub use registry::*;
+pub use system::*;
+pub use volume::*;
 
 /// berth: a daemonless, Docker-compatible container engine.
 #[derive(Debug, Parser)]
@@ -116,6 +123,19 @@ pub enum Command {
     Logout(LogoutArgs),
     /// Search Docker Hub (or a registry) for images
     Search(SearchArgs),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(VolumeCommand),
+    /// Display system-wide information
+    Info(InfoArgs),
+    /// Get real time events from the server
+    Events(EventsArgs),
+    /// Manage berth
+    #[command(subcommand)]
+    System(SystemCommand),
 }
 
 /// `version`.

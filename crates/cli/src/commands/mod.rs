@@ -2,5 +2,8 @@
 
 pub mod container;
 pub mod image;
+pub mod network;
 pub mod registry;
+pub mod system;
 pub mod version;
+pub mod volume;

@@ -206,6 +206,16 @@ impl Engine {
             digests: Vec::new(),
         };
         commit_with_layers(&mut self.store, new, &sources)?;
+        let image_ref = tag
+            .as_ref()
+            .map(|t| t.familiar_string())
+            .unwrap_or_default();
+        let attrs = [
+            ("comment", opts.comment.clone().unwrap_or_default()),
+            ("imageID", id.to_string()),
+            ("imageRef", image_ref),
+        ];
+        self.emit_container(&c, "commit", &attrs);
         Ok(id)
     }
 }

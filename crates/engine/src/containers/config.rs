@@ -133,6 +133,11 @@ pub struct PortBinding {
 pub struct HostConfig {
     /// `-v host:container[:ro]` binds.
     pub binds: Option<Vec<String>>,
+    /// `--mount` (Docker's `Mount` objects).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mounts: Option<Vec<crate::volumes::mounts::MountSpec>>,
+    /// `--volumes-from CONTAINER[:ro|:rw]`.
+    pub volumes_from: Option<Vec<String>>,
     /// Log driver (json-file).
     pub log_config: LogConfig,
     /// `--network`: `none`, `host`, `bridge`/`default`, a network name, `container:NAME`.
@@ -217,6 +222,8 @@ pub struct CreateRequest {
     pub config: Config,
     /// The host config.
     pub host_config: HostConfig,
+    /// `NetworkingConfig.EndpointsConfig`: per network, aliases and a requested address.
+    pub endpoints: BTreeMap<String, crate::networks::EndpointSettings>,
 }
 
 /// What the engine stores for a container (the `config` column), beside its state.
@@ -233,4 +240,7 @@ pub struct ContainerDoc {
     pub host_config: HostConfig,
     /// The platform (`linux`).
     pub platform: String,
+    /// Resolved mounts (volumes, binds, tmpfs), as Docker's `MountPoints`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mount_points: Vec<crate::volumes::mounts::MountPoint>,
 }

@@ -64,6 +64,7 @@ impl Engine {
                 )))
             }
         }
+        let planned = self.plan_attachments(&host_config.network_mode, &req.endpoints)?;
         let id = new_id();
         if config.hostname.is_empty() {
             config.hostname = if host_config.network_mode == "host" {
@@ -75,17 +76,27 @@ impl Engine {
                 id[..12].to_string()
             };
         }
+        // Volumes and binds (validated before anything is made).
+        let plan =
+            crate::volumes::mounts::plan(&config, &host_config, |n| self.mount_points_of(n))?;
         let doc = ContainerDoc {
             path: argv[0].clone(),
             args: argv[1..].to_vec(),
             config,
             host_config,
             platform: "linux".into(),
+            mount_points: plan.points.clone(),
         };
         let json =
             serde_json::to_string(&doc).map_err(|e| EngineError::InvalidArgument(e.to_string()))?;
+        let anonymous = self.prepare_volumes(&plan)?;
         let paths = self.container_paths(&id);
-        std::fs::create_dir_all(&paths.dir).map_err(crate::error::io_err(&paths.dir))?;
+        if let Err(e) = std::fs::create_dir_all(&paths.dir) {
+            for v in &anonymous {
+                self.remove_volume_dir(v);
+            }
+            return Err(crate::error::io_err(&paths.dir)(e));
+        }
         let mut row = ContainerRow {
             id: id.clone(),
             name: String::new(),
@@ -95,17 +106,36 @@ impl Engine {
             config: json,
             ..Default::default()
         };
-        let result = self.insert_named(&mut row, req.name.as_deref());
+        let mut result = self.insert_named(&mut row, req.name.as_deref(), &plan);
+        if result.is_ok() {
+            result = self.store_attachments(&id, &planned);
+            if result.is_err() {
+                let _ = self.store.db_mut().write(|tx| rows::delete(tx, &id));
+            }
+        }
+        if result.is_ok() {
+            for v in &anonymous {
+                self.emit_volume("create", v, &[]);
+            }
+        }
         if result.is_err() {
             let _ = std::fs::remove_dir_all(&paths.dir);
+            for v in &anonymous {
+                self.remove_volume_dir(v);
+            }
         }
-        result.map(|_| id)
+        result?;
+        let attrs =
+            crate::events::container_attributes(&row.name, &doc.config.image, &doc.config.labels);
+        self.emit("container", "create", &id, attrs);
+        Ok(id)
     }
 
     fn insert_named(
         &mut self,
         row: &mut ContainerRow,
         name: Option<&str>,
+        plan: &crate::volumes::mounts::MountPlan,
     ) -> Result<(), EngineError> {
         let given = match name {
             Some(n) if !n.is_empty() => {
@@ -121,6 +151,7 @@ impl Engine {
                     return Ok(false);
                 }
                 rows::insert(tx, &r)?;
+                plan.record(tx, &r.id)?;
                 Ok(true)
             })?;
             if inserted {

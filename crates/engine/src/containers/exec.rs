@@ -34,13 +34,13 @@ pub struct ExecRequest {
 }
 
 impl Engine {
-    /// Starts `req` in the running container; returns the process's host pid.
+    /// Starts `req` in the running container; returns the process's host pid and exec id.
     pub fn exec_container(
         &mut self,
         name_or_id: &str,
         req: ExecRequest,
         stdio: oci::Stdio,
-    ) -> Result<i32, EngineError> {
+    ) -> Result<(i32, String), EngineError> {
         let c = self.container(name_or_id)?;
         match c.row.state.as_str() {
             "running" => {}
@@ -111,10 +111,15 @@ impl Engine {
             console_socket: req.console_socket.clone(),
             bundle: Some(paths.bundle.clone()),
         };
+        let exec_id = exec_id();
+        let what = req.cmd.join(" ");
+        let ev = [("execID", exec_id.clone())];
+        self.emit_container(&c, &format!("exec_create: {what}"), &ev);
+        self.emit_container(&c, &format!("exec_start: {what}"), &ev);
         // The new process inherits this one's dispositions: give it the defaults.
         berth_sys::default_signal_dispositions(true);
         let rt = c.runtime();
-        oci::exec(&rt, &paths.runtime_root, &c.row.id, spec, stdio).map_err(|e| {
+        let pid = oci::exec(&rt, &paths.runtime_root, &c.row.id, spec, stdio).map_err(|e| {
             let message = match e {
                 oci::RuntimeError::NotFound(_) | oci::RuntimeError::NotExecutable(_) => format!(
                     "OCI runtime exec failed: exec failed: unable to start container process: {e}: unknown"
@@ -125,6 +130,26 @@ impl Engine {
                 code: e.exit_code(),
                 message,
             }
-        })
+        })?;
+        Ok((pid, exec_id))
     }
+
+    /// Records the end of an exec process (`exec_die`, with its exit code).
+    pub fn exec_finished(&mut self, name_or_id: &str, exec_id: &str, code: i32) {
+        if let Ok(c) = self.container(name_or_id) {
+            let attrs = [
+                ("execID", exec_id.to_string()),
+                ("exitCode", code.to_string()),
+            ];
+            self.emit_container(&c, "exec_die", &attrs);
+        }
+    }
+}
+
+/// A fresh exec id (64 hex, as Docker's).
+fn exec_id() -> String {
+    use rand::Rng;
+    let mut b = [0u8; 32];
+    rand::rng().fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -69,6 +69,9 @@ pub enum FsError {
     /// The container was created with `--read-only`.
     #[error("container rootfs is marked read-only")]
     ReadOnlyRootfs,
+    /// The destination is on a read-only volume or bind mount.
+    #[error("mounted volume is marked read-only")]
+    ReadOnlyVolume,
     /// A running container whose root filesystem is not mounted on the host.
     #[error("container {0} is running but its root filesystem is not mounted")]
     NotMounted(String),
@@ -130,7 +133,9 @@ impl Classify for FsError {
             | FsError::DirNotExists
             | FsError::CannotCopyDir
             | FsError::User(_) => ErrorKind::InvalidArgument,
-            FsError::ReadOnlyRootfs | FsError::NotMounted(_) => ErrorKind::FailedPrecondition,
+            FsError::ReadOnlyRootfs | FsError::ReadOnlyVolume | FsError::NotMounted(_) => {
+                ErrorKind::FailedPrecondition
+            }
             FsError::Tar(e) if e.is_invalid_input() => ErrorKind::InvalidArgument,
             FsError::Tar(_) | FsError::Io { .. } => ErrorKind::Internal,
             FsError::Engine(e) => e.kind(),
@@ -449,6 +454,72 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The root a container path is reached through: the volume or bind mounted at the
+    /// longest destination that contains `abs` (Docker's `cp` reads and writes volumes,
+    /// which berth mounts only inside the container), else the container's root
+    /// filesystem. Returns the root, the path below it, and whether it is writable.
+    fn root_for(
+        &mut self,
+        c: &Container,
+        name: &str,
+        abs: &str,
+    ) -> Result<(ContainerRoot, String, bool)> {
+        let clean = gopath::clean(abs);
+        let under =
+            |dest: &str| clean == dest || dest == "/" || clean.starts_with(&format!("{dest}/"));
+        let best = c
+            .doc
+            .mount_points
+            .iter()
+            .filter(|m| m.kind != "tmpfs" && under(&m.destination))
+            .max_by_key(|m| m.destination.len());
+        let Some(mp) = best else {
+            let root = self.container_root(c, name)?;
+            return Ok((root, abs.to_string(), !c.doc.host_config.readonly_rootfs));
+        };
+        let opts = self
+            .volume(&mp.name)
+            .map(|v| v.row.options)
+            .unwrap_or_default();
+        if mp.kind == "volume" && opts.get("type").is_some_and(|t| t == "tmpfs") {
+            // A tmpfs volume exists only inside the running container.
+            let root = self.container_root(c, name)?;
+            return Ok((root, abs.to_string(), !c.doc.host_config.readonly_rootfs));
+        }
+        let src = self.mount_source(mp);
+        if !src.is_dir() {
+            // A single-file bind: reached through the container's root as before.
+            let root = self.container_root(c, name)?;
+            return Ok((root, abs.to_string(), !c.doc.host_config.readonly_rootfs));
+        }
+        let fd = rfs::open(
+            &src,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(errno_fail("open", src.display().to_string()))?;
+        let rest = clean[mp.destination.len()..].to_string();
+        let rest = if rest.is_empty() {
+            "/".to_string()
+        } else {
+            rest
+        };
+        // Keep `dir/.` and trailing-separator forms the caller's path had.
+        let rest = gopath::preserve_trailing_dot_or_separator(&rest, abs);
+        Ok((
+            ContainerRoot {
+                root: Some(fd),
+                merged: src,
+                name: name.to_string(),
+                temporary: None,
+            },
+            rest,
+            mp.rw,
+        ))
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Stat
 
@@ -558,13 +629,14 @@ impl Engine {
     /// final symlink (whose evaluated target is reported).
     pub fn container_stat_path(&mut self, name: &str, path: &str) -> Result<PathStat> {
         let c = self.container(name)?;
-        let root = self.container_root(&c, name)?;
-        stat_in(&root, name, path)
+        let (root, rel, _) = self.root_for(&c, name, &gopath::container_abs(path))?;
+        stat_in(&root, name, path, &rel)
     }
 }
 
-fn stat_in(root: &ContainerRoot, container: &str, path: &str) -> Result<PathStat> {
-    let abs = gopath::container_abs(path);
+fn stat_in(root: &ContainerRoot, container: &str, path: &str, rel: &str) -> Result<PathStat> {
+    let abs = rel.to_string();
+    let shown = gopath::container_abs(path);
     let item = resolve_item(root.fd(), &abs).map_err(|e| {
         if not_found(e) {
             FsError::NotFound {
@@ -584,7 +656,7 @@ fn stat_in(root: &ContainerRoot, container: &str, path: &str) -> Result<PathStat
         link_target = evaluate_link(root, &item, &abs);
     }
     Ok(PathStat {
-        name: gopath::base(&abs),
+        name: gopath::base(&shown),
         size: item.st.st_size,
         mode: item.st.st_mode,
         mtime: item.st.st_mtime,
@@ -1203,9 +1275,9 @@ impl Engine {
         out: &mut dyn Write,
     ) -> Result<PathStat> {
         let c = self.container(name)?;
-        let root = self.container_root(&c, name)?;
         let abs = gopath::container_abs(path);
-        let item = resolve_item(root.fd(), &abs).map_err(|e| {
+        let (root, rel, _) = self.root_for(&c, name, &abs)?;
+        let item = resolve_item(root.fd(), &rel).map_err(|e| {
             if not_found(e) {
                 FsError::NotFound {
                     path: path.to_string(),
@@ -1245,10 +1317,11 @@ impl Engine {
         opts: &ExtractOptions,
     ) -> Result<()> {
         let c = self.container(name)?;
-        let root = self.container_root(&c, name)?;
         let abs = gopath::container_abs(path);
+        let (root, rel, writable) = self.root_for(&c, name, &abs)?;
+        let in_volume = root.merged != self.container_paths(&c.row.id).merged;
         let dest = root
-            .open(&abs, OFlags::RDONLY | OFlags::DIRECTORY)
+            .open(&rel, OFlags::RDONLY | OFlags::DIRECTORY)
             .map_err(|e| match e {
                 Errno::NOENT => FsError::NotFound {
                     path: path.to_string(),
@@ -1261,12 +1334,21 @@ impl Engine {
                     source: e.into(),
                 },
             })?;
-        if c.doc.host_config.readonly_rootfs {
-            return Err(FsError::ReadOnlyRootfs);
+        if !writable {
+            return Err(if in_volume {
+                FsError::ReadOnlyVolume
+            } else {
+                FsError::ReadOnlyRootfs
+            });
         }
         let mut chown = None;
         if opts.copy_uid_gid && !c.doc.config.user.is_empty() {
-            let root_path = proc_fd(root.fd());
+            let croot = if in_volume {
+                Some(self.container_root(&c, name)?)
+            } else {
+                None
+            };
+            let root_path = proc_fd(croot.as_ref().unwrap_or(&root).fd());
             let user = userdb::resolve_in_root(&root_path, &c.doc.config.user)
                 .map_err(io_fail("read", "/etc/passwd"))??;
             chown = Some((user.uid, user.gid));
@@ -1353,6 +1435,7 @@ impl Engine {
             Ok(true)
         })?;
         w.finish().map_err(io_fail("write", "tar"))?;
+        self.emit_container(&c, "export", &[]);
         Ok(())
     }
 }

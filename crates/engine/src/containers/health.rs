@@ -152,14 +152,15 @@ pub(crate) fn check_child(s: &Settings, paths: &Paths, timeout: Duration) {
         DEFAULT_RETRIES
     };
     let start_period = cfg.start_period.max(0);
-    let _ = db.write(|tx| {
+    let changed = db.write(|tx| {
         let Some(mut r) = rows::get(tx, &id)? else {
-            return Ok(());
+            return Ok(None);
         };
         if r.state != "running" || r.started_at != started_at {
-            return Ok(()); // a check of a run that is over
+            return Ok(None); // a check of a run that is over
         }
         let mut h: HealthState = serde_json::from_str(&r.health).unwrap_or_default();
+        let before = h.status.clone();
         if code == 0 {
             h.status = "healthy".into();
             h.failing_streak = 0;
@@ -184,8 +185,16 @@ pub(crate) fn check_child(s: &Settings, paths: &Paths, timeout: Duration) {
         }
         r.health = serde_json::to_string(&h).unwrap_or_default();
         rows::update(tx, &r)?;
-        Ok(())
+        Ok((h.status != before).then_some((r, h.status)))
     });
+    // Docker reports a change of status, not every check.
+    if let Ok(Some((r, status))) = changed {
+        let action = format!("health_status: {status}");
+        crate::events::append(
+            &s.run,
+            &crate::events::container_event_from_row(&r, &action, &[]),
+        );
+    }
 }
 
 fn run_check(

@@ -110,6 +110,7 @@ impl Engine {
         });
         let mut network_settings = network_settings;
         network_settings["Networks"] = networks;
+        self.fill_network_settings(c, &mut network_settings);
         json!({
             "Id": r.id,
             "Created": rfc3339_nanos(r.created),
@@ -139,7 +140,7 @@ impl Engine {
                 },
                 "Name": "overlay2",
             },
-            "Mounts": [],
+            "Mounts": self.inspect_mounts(&c.doc.mount_points),
             "Config": c.doc.config,
             "NetworkSettings": network_settings,
         })

@@ -13,6 +13,7 @@ use super::monitor::{ChildIo, Settings};
 use super::paths::Paths;
 use super::procs;
 use super::rootfs;
+use crate::events;
 
 fn open_db(root: &Path) -> Result<Db, String> {
     Db::open(&root.join("berth.db")).map_err(|e| e.to_string())
@@ -73,7 +74,7 @@ fn record_running(s: &Settings, pid: i32) -> Result<(), String> {
     let found = db
         .write(|tx| {
             let Some(mut r) = rows::get(tx, &id)? else {
-                return Ok(false);
+                return Ok(None);
             };
             r.state = "running".into();
             r.pid = pid;
@@ -90,10 +91,12 @@ fn record_running(s: &Settings, pid: i32) -> Result<(), String> {
             } else {
                 String::new()
             };
-            rows::update(tx, &r)
+            rows::update(tx, &r)?;
+            Ok(Some(r))
         })
         .map_err(|e| e.to_string())?;
-    if found {
+    if let Some(r) = found {
+        events::append(&s.run, &events::container_event_from_row(&r, "start", &[]));
         Ok(())
     } else {
         Err(format!("container {id} was removed while starting"))
@@ -120,18 +123,27 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
     let Ok(mut db) = open_db(&s.root) else {
         return false;
     };
-    if rows::get(db.conn(), &s.id)
-        .ok()
-        .flatten()
-        .is_some_and(|r| r.state == "removing")
-    {
+    let row = rows::get(db.conn(), &s.id).ok().flatten();
+    if let Some(r) = &row {
+        if oom {
+            events::append(&s.run, &events::container_event_from_row(r, "oom", &[]));
+        }
+        let code = [("exitCode", code.to_string())];
+        events::append(&s.run, &events::container_event_from_row(r, "die", &code));
+    }
+    if row.as_ref().is_some_and(|r| r.state == "removing") {
         // `rm -f` is removing it: nothing to record, the row is about to go.
+        let _ = crate::networks::setup::teardown(&mut db, &s.run, &s.id);
         let _ = rootfs::unmount(paths);
         return false;
     }
     if s.auto_remove {
         // `--rm` (never with a restart policy): the exit is not recorded, the container goes.
-        let _ = remove_everything(&mut db, paths, &s.id, &rt);
+        if remove_everything(&mut db, paths, &s.id, &rt, true).is_ok() {
+            if let Some(r) = &row {
+                events::append(&s.run, &events::container_event_from_row(r, "destroy", &[]));
+            }
+        }
         return false;
     }
     let id = s.id.clone();
@@ -163,12 +175,15 @@ pub(crate) fn finisher_child(s: &Settings, paths: &Paths, code: i32) -> bool {
         rows::update(tx, &r)?;
         Ok(Some(restart))
     });
+    if !matches!(outcome, Ok(Some(true))) {
+        let _ = crate::networks::setup::teardown(&mut db, &s.run, &id);
+    }
     match outcome {
         Ok(Some(true)) => true,
         Ok(Some(false)) => {
             let _ = rootfs::unmount(paths);
             if s.auto_remove {
-                let _ = remove_everything(&mut db, paths, &id, &rt);
+                let _ = remove_everything(&mut db, paths, &id, &rt, true);
             }
             false
         }
@@ -188,6 +203,7 @@ pub(crate) fn failed_child(s: &Settings, paths: &Paths, code: i32, msg: &str) {
         return;
     };
     let id = s.id.clone();
+    let _ = crate::networks::setup::teardown(&mut db, &s.run, &id);
     let _ = db.write(|tx| {
         let Some(mut r) = rows::get(tx, &id)? else {
             return Ok(());
@@ -206,7 +222,7 @@ pub(crate) fn failed_child(s: &Settings, paths: &Paths, code: i32, msg: &str) {
         Ok(())
     });
     if s.auto_remove {
-        let _ = remove_everything(&mut db, paths, &id, &rt);
+        let _ = remove_everything(&mut db, paths, &id, &rt, true);
     }
 }
 
@@ -216,13 +232,26 @@ pub(crate) fn remove_everything(
     paths: &Paths,
     id: &str,
     rt: &oci::Runtime,
+    volumes: bool,
 ) -> Result<(), String> {
     let _ = rootfs::unmount(paths);
     let _ = oci::delete(rt, &paths.runtime_root, id);
-    db.write(|tx| rows::delete(tx, id))
+    let _ = crate::networks::setup::teardown(db, &run_root(paths), id);
+    let dropped = db
+        .write(|tx| {
+            // `rm -v` / `--rm`: the container's anonymous volumes go with it.
+            let dropped = if volumes {
+                berth_store::volumes::drop_anonymous_of(tx, id)?
+            } else {
+                Vec::new()
+            };
+            rows::delete(tx, id)?;
+            Ok(dropped)
+        })
         .map_err(|e| e.to_string())?;
     let _ = std::fs::remove_dir_all(&paths.dir);
     let _ = std::fs::remove_dir_all(&paths.run_dir);
+    crate::volumes::remove_dirs_beside(paths, &dropped);
     Ok(())
 }
 
@@ -246,6 +275,7 @@ pub(crate) fn reconcile(db: &mut Db, paths: &Paths, row: ContainerRow) -> Contai
     }
     let _ = oci::delete(&runtime_of(&row), &paths.runtime_root, &row.id);
     let _ = rootfs::unmount(paths);
+    let _ = crate::networks::setup::teardown(db, &run_root(paths), &row.id);
     let id = row.id.clone();
     let before = row.clone();
     let updated = db.write(|tx| {
@@ -304,4 +334,14 @@ fn oom_killed(id: &str) -> bool {
 pub(crate) fn runtime_of(row: &ContainerRow) -> oci::Runtime {
     let doc: super::config::ContainerDoc = serde_json::from_str(&row.config).unwrap_or_default();
     oci::Runtime::from_name(&doc.host_config.runtime)
+}
+
+/// `$BERTH_RUN` from a container's paths (`$BERTH_RUN/containers/<id>`).
+fn run_root(paths: &Paths) -> std::path::PathBuf {
+    paths
+        .run_dir
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }

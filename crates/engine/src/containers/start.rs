@@ -70,6 +70,7 @@ impl Engine {
             })?;
         }
         if let Err(e) = self.prepare(&c, &paths) {
+            self.net_teardown(&c.row.id);
             let _ = rootfs::unmount(&paths);
             return Err(e);
         }
@@ -113,13 +114,15 @@ impl Engine {
             &hc.dns_options,
         )
         .map_err(crate::error::io_err(&paths.dir))?;
+        let net = self.net_setup(c, paths)?;
         let user = userdb::resolve_in_root(&paths.merged, &cfg.user)
             .map_err(crate::error::io_err(&paths.merged))?
             .map_err(|e| EngineError::StartFailed {
                 code: 125,
                 message: e.to_string(),
             })?;
-        let run = self.run_spec(c, paths, user)?;
+        let mut run = self.run_spec(c, paths, user)?;
+        run.network = net.namespace;
         let mut spec = rspec::build(&run)?;
         let embedded = berth_runtime::oci::Runtime::from_name(&c.doc.host_config.runtime)
             == berth_runtime::oci::Runtime::Embedded;
@@ -212,6 +215,13 @@ impl Engine {
                 options,
             });
         }
+        // Volumes, binds and --mount (filled from the image on the first start).
+        mounts.extend(self.volume_mounts(
+            &c.doc.mount_points,
+            &paths.merged,
+            c.row.started_at == 0,
+        )?);
+        self.emit_volume_mounts(c);
         let init = if hc.init == Some(true) {
             Some(find_init().ok_or_else(|| EngineError::StartFailed {
                 code: 127,

@@ -134,6 +134,7 @@ impl Engine {
         let timeout = opts.timeout.or(c.doc.config.stop_timeout).unwrap_or(10);
         if let Some(fd) = procs::pidfd(c.row.pid, c.row.pid_start) {
             let was_paused = c.row.state == "paused";
+            self.emit_container(&c, "kill", &[("signal", sig.to_string())]);
             let _ = procs::signal_fd(&fd, sig);
             if was_paused {
                 let _ = self.unpause_container(&c.row.id);
@@ -141,12 +142,14 @@ impl Engine {
             let done =
                 timeout >= 0 && procs::wait_fd(&fd, Some(Duration::from_secs(timeout as u64)));
             if !done {
+                self.emit_container(&c, "kill", &[("signal", "9".into())]);
                 let _ = procs::signal_fd(&fd, 9);
                 procs::wait_fd(&fd, None);
             }
         }
         lifecycle::wait_monitor(&c.row, Some(Duration::from_secs(30)));
         self.container(&c.row.id)?;
+        self.emit_container(&c, "stop", &[]);
         Ok(())
     }
 
@@ -180,6 +183,7 @@ impl Engine {
                 c.row.id
             )));
         }
+        self.emit_container(&c, "kill", &[("signal", sig.to_string())]);
         if sig == 9 {
             if let Some(fd) = procs::pidfd(c.row.pid, c.row.pid_start) {
                 procs::wait_fd(&fd, Some(Duration::from_secs(10)));
@@ -198,13 +202,24 @@ impl Engine {
         names: &[String],
         force: bool,
     ) -> Vec<(String, Result<(), EngineError>)> {
+        self.remove_containers_with_volumes(names, force, false)
+    }
+
+    /// [`Engine::remove_containers`]; with `volumes` (`rm -v`), each container's anonymous
+    /// volumes that no other container uses are removed with it.
+    pub fn remove_containers_with_volumes(
+        &mut self,
+        names: &[String],
+        force: bool,
+        volumes: bool,
+    ) -> Vec<(String, Result<(), EngineError>)> {
         let mut out: Vec<(String, Result<(), EngineError>)> = Vec::new();
         let mut found: Vec<(usize, Container)> = Vec::new();
         for n in names {
             match self.container(n) {
                 Ok(c) if is_live(&c.row.state) && (!force || c.row.state != "running") => {
                     // Refusals and the rarer states take the one-by-one path.
-                    let r = self.remove_container(n, force);
+                    let r = self.remove_container_with_volumes(n, force, volumes);
                     out.push((n.clone(), r));
                 }
                 Ok(c) => {
@@ -262,28 +277,50 @@ impl Engine {
             gone.push(c.row.id.clone());
         }
         let deleted = self.store.db_mut().write(|tx| {
+            let mut dropped = Vec::new();
             for id in &gone {
+                if volumes {
+                    dropped.extend(berth_store::volumes::drop_anonymous_of(tx, id)?);
+                }
                 rows::delete(tx, id)?;
             }
-            Ok(())
+            Ok(dropped)
         });
-        if let Err(e) = deleted {
-            let msg = e.to_string();
-            for (i, _) in &found {
-                out[*i].1 = Err(EngineError::InvalidArgument(msg.clone()));
+        let dropped = match deleted {
+            Ok(d) => d,
+            Err(e) => {
+                let msg = e.to_string();
+                for (i, _) in &found {
+                    out[*i].1 = Err(EngineError::InvalidArgument(msg.clone()));
+                }
+                return out;
             }
-            return out;
+        };
+        for v in &dropped {
+            self.remove_volume_dir(v);
+            self.emit_volume("destroy", v, &[]);
         }
         for (_, c) in &found {
             let paths = self.container_paths(&c.row.id);
             let _ = std::fs::remove_dir_all(&paths.dir);
             let _ = std::fs::remove_dir_all(&paths.run_dir);
+            self.emit_container(c, "destroy", &[]);
         }
         out
     }
 
     /// Removes a container (`force`: kills it first).
     pub fn remove_container(&mut self, name_or_id: &str, force: bool) -> Result<(), EngineError> {
+        self.remove_container_with_volumes(name_or_id, force, false)
+    }
+
+    /// [`Engine::remove_container`]; with `volumes`, its anonymous volumes go too.
+    pub fn remove_container_with_volumes(
+        &mut self,
+        name_or_id: &str,
+        force: bool,
+        volumes: bool,
+    ) -> Result<(), EngineError> {
         let c = self.container(name_or_id)?;
         if is_live(&c.row.state) {
             if !force {
@@ -314,8 +351,10 @@ impl Engine {
         }
         let paths = self.container_paths(&c.row.id);
         let rt = c.runtime();
-        lifecycle::remove_everything(self.store.db_mut(), &paths, &c.row.id, &rt)
-            .map_err(EngineError::InvalidArgument)
+        lifecycle::remove_everything(self.store.db_mut(), &paths, &c.row.id, &rt, volumes)
+            .map_err(EngineError::InvalidArgument)?;
+        self.emit_container(&c, "destroy", &[]);
+        Ok(())
     }
 
     /// Blocks until the container is not running; returns its exit code.
@@ -350,6 +389,9 @@ impl Engine {
     ) -> Result<(), EngineError> {
         self.stop_container(name_or_id, opts)?;
         self.start_container(name_or_id, None)?;
+        if let Ok(c) = self.container(name_or_id) {
+            self.emit_container(&c, "restart", &[]);
+        }
         Ok(())
     }
 
@@ -373,7 +415,9 @@ impl Engine {
         }
         let paths = self.container_paths(&c.row.id);
         berth_runtime::oci::pause(&c.runtime(), &paths.runtime_root, &c.row.id)?;
-        self.set_state(&c.row.id, "running", "paused")
+        self.set_state(&c.row.id, "running", "paused")?;
+        self.emit_container(&c, "pause", &[]);
+        Ok(())
     }
 
     /// Thaws a paused container.
@@ -387,7 +431,9 @@ impl Engine {
         }
         let paths = self.container_paths(&c.row.id);
         berth_runtime::oci::resume(&c.runtime(), &paths.runtime_root, &c.row.id)?;
-        self.set_state(&c.row.id, "paused", "running")
+        self.set_state(&c.row.id, "paused", "running")?;
+        self.emit_container(&c, "unpause", &[]);
+        Ok(())
     }
 
     fn set_state(&mut self, id: &str, from: &str, to: &str) -> Result<(), EngineError> {
@@ -434,6 +480,13 @@ impl Engine {
                 "Conflict. The container name \"/{new}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
             )));
         }
+        let mut renamed = c.clone();
+        renamed.row.name = new;
+        self.emit_container(
+            &renamed,
+            "rename",
+            &[("oldName", format!("/{}", c.row.name))],
+        );
         Ok(())
     }
 }

@@ -224,49 +224,10 @@ pub fn path_match(pattern: &str, name: &str) -> bool {
     go(&p, &n)
 }
 
-/// `until=` accepts a unix timestamp, an RFC 3339 time or a Go duration before now.
+/// `until=`: moby's `timetypes.GetTimestamp` (durations, RFC 3339 times, unix seconds), in
+/// unix seconds.
 fn parse_until(v: &str) -> Result<i64, EngineError> {
-    if let Ok(n) = v.parse::<f64>() {
-        return Ok(n as i64);
-    }
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(v) {
-        return Ok(t.timestamp());
-    }
-    if let Some(d) = parse_go_duration(v) {
-        return Ok(chrono::Utc::now().timestamp() - d);
-    }
-    Err(EngineError::InvalidArgument(format!(
-        "invalid filter 'until={v}': not a timestamp or duration"
-    )))
-}
-
-/// Parses Go durations like `10m`, `1h30m`, `24h` into seconds.
-pub fn parse_go_duration(v: &str) -> Option<i64> {
-    let mut total = 0f64;
-    let mut num = String::new();
-    let mut chars = v.chars().peekable();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            num.push(c);
-            continue;
-        }
-        let mut unit = c.to_string();
-        if c == 'm' && chars.peek() == Some(&'s') {
-            unit.push(chars.next()?);
-        }
-        let n: f64 = num.parse().ok()?;
-        num.clear();
-        total += n * match unit.as_str() {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 0.001,
-            _ => return None,
-        };
-        any = true;
-    }
-    (any && num.is_empty()).then_some(total as i64)
+    crate::timestamps::get_timestamp(v, chrono::Utc::now()).map(|n| n.div_euclid(1_000_000_000))
 }
 
 #[cfg(test)]
@@ -294,13 +255,6 @@ mod tests {
             "localhost:5000/app",
             "localhost:5000/app:v1"
         ));
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_go_duration("10m"), Some(600));
-        assert_eq!(parse_go_duration("1h30m"), Some(5400));
-        assert_eq!(parse_go_duration("x"), None);
     }
 
     #[test]

@@ -121,6 +121,11 @@ impl Engine {
             digests: Vec::new(),
         };
         commit_with_layers(&mut self.store, new, &sources)?;
+        let name = tag
+            .as_ref()
+            .map(|t| t.familiar_string())
+            .unwrap_or_default();
+        self.emit_image("import", &id.to_string(), &name);
         Ok(id)
     }
 }

@@ -144,9 +144,21 @@ impl Engine {
     ) -> Result<Vec<LoadedImage>, EngineError> {
         self.repair()?;
         let result = self.load_inner(input);
-        if result.is_err() {
-            // Leave the store as it was: drop what this load ingested, when alone.
-            let _ = self.repair();
+        match &result {
+            Err(_) => {
+                // Leave the store as it was: drop what this load ingested, when alone.
+                let _ = self.repair();
+            }
+            Ok(loaded) => {
+                for img in loaded {
+                    if img.tags.is_empty() {
+                        self.emit_image("load", &img.id.to_string(), "");
+                    }
+                    for t in &img.tags {
+                        self.emit_image("load", &img.id.to_string(), t);
+                    }
+                }
+            }
         }
         result
     }

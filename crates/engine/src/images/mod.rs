@@ -408,6 +408,7 @@ impl Engine {
         }
         let full = r.with_default_tag().to_string();
         self.store.set_tag(&full, &id)?;
+        self.emit_image("tag", &id.to_string(), &familiar(&full));
         Ok(())
     }
 
@@ -438,6 +439,7 @@ impl Engine {
             if names > 1 && !only_digest_left {
                 self.store.remove_name(full)?;
                 actions.push(RemoveAction::Untagged(familiar(full)));
+                self.emit_image("untag", &id.to_string(), &familiar(full));
                 return Ok(actions);
             }
         } else if r.tags.len() > 1 && !force {
@@ -469,6 +471,7 @@ impl Engine {
             for n in r.tags.iter().chain(r.digests.iter()) {
                 self.store.remove_name(n)?;
                 actions.push(RemoveAction::Untagged(familiar(n)));
+                self.emit_image("untag", &id.to_string(), &familiar(n));
             }
             return Ok(actions);
         }
@@ -476,6 +479,10 @@ impl Engine {
             actions.push(RemoveAction::Untagged(familiar(n)));
         }
         let deleted = self.store.delete_image(&id)?;
+        for n in r.tags.iter().chain(r.digests.iter()) {
+            self.emit_image("untag", &id.to_string(), &familiar(n));
+        }
+        self.emit_image("delete", &id.to_string(), "");
         actions.push(RemoveAction::Deleted(id.clone()));
         actions.extend(deleted.layers.into_iter().map(RemoveAction::Deleted));
         if prune_parents {
@@ -529,6 +536,10 @@ impl Engine {
                     report.actions.push(RemoveAction::Untagged(familiar(n)));
                 }
                 let deleted = self.store.delete_image(&r.id)?;
+                for n in r.tags.iter().chain(r.digests.iter()) {
+                    self.emit_image("untag", &r.id.to_string(), &familiar(n));
+                }
+                self.emit_image("delete", &r.id.to_string(), "");
                 report.actions.push(RemoveAction::Deleted(r.id.clone()));
                 for l in deleted.layers {
                     report.reclaimed += sizes.get(&l).copied().unwrap_or(0);

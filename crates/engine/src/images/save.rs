@@ -210,6 +210,14 @@ impl Engine {
         append_bytes(&mut tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
         let mut w = tar.into_inner().map_err(stream_err)?;
         w.flush().map_err(stream_err)?;
+        for item in &items {
+            if item.tags.is_empty() {
+                self.emit_image("save", &item.id.to_string(), "");
+            }
+            for t in &item.tags {
+                self.emit_image("save", &item.id.to_string(), &t.familiar_string());
+            }
+        }
         Ok(())
     }
 }

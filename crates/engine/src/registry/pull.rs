@@ -489,6 +489,8 @@ impl Engine {
         }
         progress(Progress::Digest(top.digest.clone()));
         let shown = r.familiar_string();
+        // Docker's image event for a pull names the reference, not the id.
+        self.emit_image("pull", &shown, &r.familiar_name());
         progress(Progress::Status(if up_to_date {
             format!("Image is up to date for {shown}")
         } else {

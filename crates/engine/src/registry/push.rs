@@ -348,6 +348,7 @@ impl Engine {
         self.store.blobs().put(&manifest_bytes)?;
         self.store
             .add_repo_digest(&format!("{}/{}@{}", r.domain(), r.path(), digest), id)?;
+        self.emit_image("push", &r.familiar_string(), &r.familiar_name());
         progress(Progress::Pushed {
             tag: tag.clone(),
             digest: digest.clone(),

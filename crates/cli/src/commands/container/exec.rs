@@ -84,8 +84,8 @@ pub fn run(a: ExecArgs) -> anyhow::Result<i32> {
         privileged: a.privileged,
         console_socket: console.as_ref().map(|(_, p)| p.clone()),
     };
-    let pid = match engine.exec_container(&name, req, stdio) {
-        Ok(pid) => pid,
+    let (pid, exec_id) = match engine.exec_container(&name, req, stdio) {
+        Ok(started) => started,
         Err(EngineError::StartFailed { code, message }) => {
             if let Some((_, p)) = &console {
                 let _ = std::fs::remove_file(p);
@@ -112,6 +112,7 @@ pub fn run(a: ExecArgs) -> anyhow::Result<i32> {
     }
     let code = wait_pid(pid);
     drop(raw_guard);
+    engine.exec_finished(&name, &exec_id, code);
     Ok(code)
 }
 

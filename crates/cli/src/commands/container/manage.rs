@@ -66,7 +66,7 @@ pub fn kill(a: KillArgs) -> anyhow::Result<i32> {
 pub fn rm(a: RmArgs) -> anyhow::Result<i32> {
     let mut engine = engine()?;
     let mut failed = false;
-    for (name, r) in engine.remove_containers(&a.containers, a.force) {
+    for (name, r) in engine.remove_containers_with_volumes(&a.containers, a.force, a.volumes) {
         match r {
             Ok(()) => println!("{name}"),
             Err(e) => {

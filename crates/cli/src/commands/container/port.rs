@@ -1,9 +1,8 @@
 //! `port` / `container port`: the published ports of a container, as the docker CLI prints
 //! `NetworkSettings.Ports`.
 //!
-//! Until berth publishes ports itself (the networks issue), the mappings are the container's
-//! `HostConfig.PortBindings` while it runs; bindings that ask for a random host port have no
-//! port yet and are not shown.
+//! The mappings are the ports berth published for the running container (random host ports
+//! resolved); a binding to all addresses shows as `0.0.0.0` and `::`, as Docker does.
 
 use std::cmp::Ordering;
 
@@ -17,7 +16,7 @@ use crate::output::{engine, write_stdout};
 pub fn run(a: PortArgs) -> anyhow::Result<i32> {
     let mut engine = engine()?;
     let c = engine.container(&a.container)?;
-    let ports = published(&c);
+    let ports = published(&engine, &c);
     let mut out: Vec<String> = Vec::new();
     if let Some(p) = &a.private_port {
         let (port, proto) = p.split_once('/').unwrap_or((p, ""));
@@ -68,7 +67,7 @@ fn check_port(port: &str) -> anyhow::Result<()> {
 
 /// (`80/tcp`, (host ip, host port)) for each published binding of a running container.
 /// With `--network host` or `container:`, Docker publishes nothing.
-fn published(c: &Container) -> Vec<(String, (String, String))> {
+fn published(engine: &berth_engine::Engine, c: &Container) -> Vec<(String, (String, String))> {
     let mode = c.doc.host_config.network_mode.as_str();
     if !matches!(c.row.state.as_str(), "running" | "paused")
         || mode == "host"
@@ -77,14 +76,14 @@ fn published(c: &Container) -> Vec<(String, (String, String))> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for (from, bindings) in &c.doc.host_config.port_bindings {
-        for b in bindings.iter().filter(|b| !b.host_port.is_empty()) {
-            let ip = if b.host_ip.is_empty() {
-                "0.0.0.0".to_string()
-            } else {
-                b.host_ip.clone()
-            };
-            out.push((from.clone(), (ip, b.host_port.clone())));
+    for p in engine.container_ports(&c.row.id).unwrap_or_default() {
+        let from = format!("{}/{}", p.container_port, p.proto);
+        let port = p.host_port.to_string();
+        if p.host_ip.is_empty() {
+            out.push((from.clone(), ("0.0.0.0".to_string(), port.clone())));
+            out.push((from, ("::".to_string(), port)));
+        } else {
+            out.push((from, (p.host_ip, port)));
         }
     }
     out

@@ -58,8 +58,33 @@ fn health_status(h: &str) -> Option<String> {
     })
 }
 
+/// Docker's MOUNTS column: volume names (bind sources), truncated to 15 characters
+/// unless `no_trunc`.
+fn mounts_column(c: &Container, no_trunc: bool) -> String {
+    c.doc
+        .mount_points
+        .iter()
+        .filter_map(|m| {
+            let n = if m.name.is_empty() {
+                &m.source
+            } else {
+                &m.name
+            };
+            if n.is_empty() {
+                return None;
+            }
+            Some(if !no_trunc && n.chars().count() > 15 {
+                n.chars().take(15).collect::<String>() + "…"
+            } else {
+                n.clone()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Docker's COMMAND column value.
-fn command(c: &Container, no_trunc: bool) -> String {
+pub(crate) fn command(c: &Container, no_trunc: bool) -> String {
     let mut cmd = c.doc.path.clone();
     if !c.doc.args.is_empty() {
         cmd.push(' ');
@@ -111,6 +136,9 @@ fn matches(c: &Container, filters: &[(String, String)], all: &[Container]) -> bo
             }
             "health" => health_status(&r.health).as_deref().unwrap_or("none") == *v,
             "is-task" => *v == "false",
+            "volume" => c.doc.mount_points.iter().any(|m| {
+                (!m.name.is_empty() && m.name == *v) || m.destination == *v || m.source == *v
+            }),
             _ => true,
         })
     })
@@ -233,15 +261,21 @@ pub fn run(a: PsArgs) -> anyhow::Result<i32> {
                     .map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
                     .unwrap_or_default(),
                 "RunningFor": format!("{} ago", ago(c.row.created)),
-                "Ports": "",
+                "Ports": ports_column(&engine, c),
                 "State": c.row.state,
                 "Status": status(c),
                 "Size": "0B (virtual 0B)",
                 "Names": c.row.name,
                 "Labels": labels,
-                "Mounts": "",
+                "Mounts": mounts_column(c, a.no_trunc),
                 "Networks": net,
-                "LocalVolumes": "0",
+                "LocalVolumes": c
+                    .doc
+                    .mount_points
+                    .iter()
+                    .filter(|m| m.kind == "volume" && m.driver == "local")
+                    .count()
+                    .to_string(),
                 "Platform": Value::Null,
             })
         })
@@ -255,4 +289,35 @@ pub fn run(a: PsArgs) -> anyhow::Result<i32> {
     let default = if a.size { TABLE_SIZE } else { TABLE };
     print_rows(a.format.as_deref(), default, &rows, &headers)?;
     Ok(0)
+}
+
+/// Docker's PORTS column: `0.0.0.0:8080->80/tcp, :::8080->80/tcp`, exposed-only ports as
+/// `80/tcp`.
+fn ports_column(engine: &berth_engine::Engine, c: &Container) -> String {
+    let ports = if matches!(c.row.state.as_str(), "running" | "paused") {
+        engine.container_ports(&c.row.id).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let exposed = c
+        .doc
+        .config
+        .exposed_ports
+        .iter()
+        .flat_map(|m| m.keys().cloned());
+    let map = berth_engine::networks::setup::ports_value(exposed, &ports);
+    let mut out = Vec::new();
+    for (k, v) in &map {
+        match v.as_array() {
+            Some(binds) => {
+                for b in binds {
+                    let ip = b["HostIp"].as_str().unwrap_or("");
+                    let port = b["HostPort"].as_str().unwrap_or("");
+                    out.push(format!("{ip}:{port}->{k}"));
+                }
+            }
+            None => out.push(k.clone()),
+        }
+    }
+    out.join(", ")
 }

@@ -105,7 +105,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         Ok(s) => s,
         Err(e) => {
             if auto_remove {
-                let _ = engine.remove_container(&id, true);
+                let _ = engine.remove_container_with_volumes(&id, true, true);
             }
             return Err(run_failure("run", e.into()));
         }

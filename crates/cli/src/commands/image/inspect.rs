@@ -12,6 +12,7 @@ enum Kinds {
     Any,
     Image,
     Container,
+    Volume,
 }
 
 /// Runs `image inspect`.
@@ -34,7 +35,8 @@ pub fn run(a: InspectArgs) -> anyhow::Result<i32> {
         None => Kinds::Any,
         Some("image") => Kinds::Image,
         Some("container") => Kinds::Container,
-        Some(k @ ("volume" | "network")) => {
+        Some("volume") => Kinds::Volume,
+        Some(k @ "network") => {
             return Err(StatusError::error(
                 1,
                 format!("Error: inspecting objects of type {k} is not supported yet"),
@@ -66,6 +68,14 @@ fn inspect(
     let mut found: Vec<Value> = Vec::new();
     let mut errors = Vec::new();
     for n in names {
+        if kinds == Kinds::Volume {
+            match engine.volume(n) {
+                Ok(v) => found.push(v.inspect()),
+                Err(berth_engine::EngineError::NoSuchVolume(_)) => errors.push(missing(n)),
+                Err(e) => errors.push(crate::exit::message(&e.into())),
+            }
+            continue;
+        }
         if kinds != Kinds::Image {
             match engine.container(n) {
                 Ok(c) => {
@@ -85,6 +95,12 @@ fn inspect(
         }
         match engine.inspect_image(n) {
             Ok(v) => found.push(v),
+            Err(berth_engine::EngineError::NoSuchImage(_)) if kinds == Kinds::Any => {
+                match engine.volume(n) {
+                    Ok(v) => found.push(v.inspect()),
+                    Err(_) => errors.push(missing(n)),
+                }
+            }
             Err(berth_engine::EngineError::NoSuchImage(_)) => errors.push(missing(n)),
             Err(e) => errors.push(crate::exit::message(&e.into())),
         }

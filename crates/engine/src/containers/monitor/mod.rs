@@ -8,8 +8,11 @@
 //! records the exit and decides on a restart. The long-lived parent only moves bytes: the
 //! container's pipes or terminal to the json-file log and to attached clients, clients'
 //! input to the container's stdin, and reaps children. It never starts a thread, so forking
-//! is sound.
+//! is sound. For a container on a user-defined network it also serves the embedded DNS
+//! ([`dns`]): one UDP socket bound inside the container's network namespace, polled with
+//! the rest.
 
+mod dns;
 mod logfile;
 
 use std::io::{Read, Write};
@@ -98,6 +101,7 @@ pub fn main(args: &[String]) -> i32 {
         paths,
         clients: Vec::new(),
         log: None,
+        dns: None,
     };
     if let Some(c) = first_client {
         m.add_client(c);
@@ -124,6 +128,7 @@ struct Monitor {
     paths: Paths,
     clients: Vec<Client>,
     log: Option<LogFile>,
+    dns: Option<dns::DnsServer>,
 }
 
 /// The container side of one run: what the creator child gets.
@@ -179,6 +184,8 @@ impl Monitor {
         };
         let _ = listener.set_nonblocking(true);
         self.log = Some(LogFile::open(&self.paths.log));
+        // The namespace is set up by `start` before the monitor runs and kept across restarts.
+        self.dns = dns::DnsServer::open(&self.settings.run, &self.paths.run_dir, &self.settings.id);
         let mut sync = sync;
         let mut backoff = Duration::from_millis(100);
         loop {
@@ -387,6 +394,13 @@ impl Monitor {
                     fds.push(PollFd::new(fd, PollFlags::IN));
                 }
             }
+            let dns_at = fds.len();
+            if let Some(d) = &self.dns {
+                fds.push(PollFd::new(&d.sock, PollFlags::IN));
+                if let Some(u) = &d.upstream {
+                    fds.push(PollFd::new(u, PollFlags::IN));
+                }
+            }
             if last_events == 0 && !trimmed && exit.is_none() && Instant::now() >= next_trim {
                 // Idle, about to sleep: give back the code pages start-up, a burst of output
                 // or a client touched (right before sleeping, so that little is touched again).
@@ -428,6 +442,14 @@ impl Monitor {
                         .unwrap_or(255);
                     exit = Some(code);
                     exit_seen_at = Some(Instant::now());
+                }
+            }
+            if let Some(d) = &mut self.dns {
+                if ready.get(dns_at).copied().unwrap_or(false) {
+                    d.on_query(&mut buf);
+                }
+                if ready.get(dns_at + 1).copied().unwrap_or(false) {
+                    d.on_upstream(&mut buf);
                 }
             }
             if ready[0] {

@@ -1,0 +1,6 @@
+//! `info`, `events`, `system df`, `system prune`.
+
+pub mod df;
+pub mod events;
+pub mod info;
+pub mod prune;
