@@ -14,6 +14,7 @@ PACKAGES=(
   crun runc                         # external OCI runtimes (--runtime, benchmarks)
   tini                              # static init for --init (/usr/bin/tini-static)
   procps psmisc                     # ps/pgrep for tests and benchmarks
+  apache2-utils openssl             # registry tests: htpasswd (bcrypt), test CAs and tokens
 )
 
 missing=()

@@ -24,3 +24,5 @@ mod system;
 mod volumes;
 
 mod build;
+mod registry;
+mod registry_support;

@@ -133,6 +133,15 @@ fn dispatch(cmd: Command) -> anyhow::Result<i32> {
         Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
             container::commit::run(a)
         }
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => {
+            commands::registry::pull::run(a)
+        }
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => {
+            commands::registry::push::run(a)
+        }
+        Command::Login(a) => commands::registry::login::run(a),
+        Command::Logout(a) => commands::registry::login::logout(a),
+        Command::Search(a) => commands::registry::search::run(a),
         Command::Network(c) => commands::network::run(c),
         Command::Info(a) | Command::System(SystemCommand::Info(a)) => {
             commands::system::info::run(a)

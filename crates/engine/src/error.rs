@@ -66,6 +66,9 @@ pub enum EngineError {
     /// A store failure.
     #[error(transparent)]
     Store(#[from] berth_store::StoreError),
+    /// A registry failure (pull, push, login, search).
+    #[error(transparent)]
+    Registry(berth_registry::RegistryError),
     /// An I/O failure on a path.
     #[error("{path}: {source}")]
     Io {
@@ -120,6 +123,7 @@ impl Classify for EngineError {
             EngineError::Conflict(_) => ErrorKind::Conflict,
             EngineError::Store(e) => e.kind(),
             EngineError::Io { .. } | EngineError::Stream { .. } => ErrorKind::Internal,
+            EngineError::Registry(e) => e.kind(),
         }
     }
 }

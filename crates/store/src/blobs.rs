@@ -182,6 +182,183 @@ impl BlobStore {
     pub fn ingest_dir(&self) -> &Path {
         &self.ingest
     }
+
+    /// The directory of resumable downloads (`ingest/partial/<hex>`), which survive a
+    /// failed or killed pull so the next one continues where it stopped.
+    pub fn partial_dir(&self) -> PathBuf {
+        self.ingest.join(PARTIAL_DIR)
+    }
+
+    /// Opens (creating) the resumable download of `digest`, locked against other
+    /// processes downloading the same blob (the call waits for them). The bytes already
+    /// there are hashed, so [`PartialIngest::written`] is where to resume.
+    pub fn partial(&self, digest: &Digest) -> Result<PartialIngest, BlobError> {
+        use std::io::Read;
+        let dir = self.partial_dir();
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let path = dir.join(digest.hex());
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).map_err(|e| {
+            BlobError::Io {
+                path: path.clone(),
+                source: e.into(),
+            }
+        })?;
+        let mut hasher = Hasher::new();
+        let mut written = 0u64;
+        let mut reader = &file;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = reader.read(&mut buf).map_err(io_err(&path))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            written += n as u64;
+        }
+        Ok(PartialIngest {
+            file: Some(io::BufWriter::with_capacity(256 * 1024, file)),
+            hasher,
+            written,
+            path,
+            blobs: self.blobs.clone(),
+        })
+    }
+}
+
+impl BlobStore {
+    /// Turns a blob back into a (complete) resumable download: a pull that failed after
+    /// storing some of its blobs leaves the store as it was, yet keeps the bytes so the
+    /// next attempt need not fetch them again. The caller guarantees nothing refers to it.
+    pub fn demote_to_partial(&self, digest: &Digest) -> Result<(), BlobError> {
+        let dir = self.partial_dir();
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let from = self.path(digest);
+        let to = dir.join(digest.hex());
+        fs::rename(&from, &to).map_err(io_err(&from))?;
+        let mut perms = fs::metadata(&to).map_err(io_err(&to))?.permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        fs::set_permissions(&to, perms).map_err(io_err(&to))?;
+        Ok(())
+    }
+}
+
+/// The subdirectory of `ingest/` that holds resumable downloads.
+pub const PARTIAL_DIR: &str = "partial";
+
+/// A resumable download: appends to `ingest/partial/<hex>`. Dropping it without
+/// [`PartialIngest::commit`] keeps the bytes for the next attempt.
+pub struct PartialIngest {
+    file: Option<io::BufWriter<File>>,
+    hasher: Hasher,
+    written: u64,
+    path: PathBuf,
+    blobs: PathBuf,
+}
+
+impl Write for PartialIngest {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self
+            .file
+            .as_mut()
+            .expect("partial written after commit")
+            .write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl PartialIngest {
+    /// Bytes held so far (where a download resumes).
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Drops what was downloaded and starts again from byte 0.
+    pub fn restart(&mut self) -> Result<(), BlobError> {
+        let f = self.file.as_mut().expect("partial restarted after commit");
+        f.flush().map_err(io_err(&self.path))?;
+        f.get_ref().set_len(0).map_err(io_err(&self.path))?;
+        self.hasher = Hasher::new();
+        self.written = 0;
+        Ok(())
+    }
+
+    /// Deletes the download (its bytes are known to be wrong).
+    pub fn discard(mut self) {
+        self.file.take();
+        let _ = fs::remove_file(&self.path);
+    }
+
+    /// Checks the bytes against `expected` (and `expected_size`), then makes the blob
+    /// durable and visible. On a mismatch the partial file is deleted (its bytes are
+    /// wrong, resuming them would never succeed) and nothing is stored.
+    pub fn commit(
+        mut self,
+        expected: &Digest,
+        expected_size: Option<u64>,
+    ) -> Result<Digest, BlobError> {
+        let actual = self.hasher.clone().finish();
+        let mut file = self.file.take().expect("partial committed twice");
+        let flushed = file.flush();
+        let file = file.into_inner().map_err(|e| BlobError::Io {
+            path: self.path.clone(),
+            source: e.into_error(),
+        })?;
+        flushed.map_err(io_err(&self.path))?;
+        if &actual != expected {
+            let _ = fs::remove_file(&self.path);
+            return Err(BlobError::DigestMismatch {
+                expected: expected.clone(),
+                actual,
+            });
+        }
+        if let Some(size) = expected_size {
+            if size != self.written {
+                let _ = fs::remove_file(&self.path);
+                return Err(BlobError::SizeMismatch {
+                    digest: actual,
+                    expected: size,
+                    actual: self.written,
+                });
+            }
+        }
+        let target = self.blobs.join(actual.hex());
+        if target.exists() {
+            let _ = fs::remove_file(&self.path);
+            return Ok(actual);
+        }
+        file.sync_all().map_err(io_err(&self.path))?;
+        let mut perms = file.metadata().map_err(io_err(&self.path))?.permissions();
+        perms.set_readonly(true);
+        fs::set_permissions(&self.path, perms).map_err(io_err(&self.path))?;
+        fs::rename(&self.path, &target).map_err(io_err(&target))?;
+        sync_dir(&self.blobs).map_err(io_err(&self.blobs))?;
+        drop(file);
+        Ok(actual)
+    }
+}
+
+impl Drop for PartialIngest {
+    fn drop(&mut self) {
+        if let Some(f) = self.file.as_mut() {
+            let _ = f.flush();
+        }
+    }
 }
 
 /// A blob being written. Dropping it without [`Ingest::commit`] deletes the temp file.
@@ -319,6 +496,29 @@ mod tests {
         w.write_all(b"abc").unwrap();
         assert!(w.commit(None, Some(4)).is_err());
         assert!(store.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn partial_resumes_and_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path()).unwrap();
+        let d = Digest::of(b"hello world");
+        {
+            let mut p = store.partial(&d).unwrap();
+            assert_eq!(p.written(), 0);
+            p.write_all(b"hello ").unwrap();
+        }
+        let mut p = store.partial(&d).unwrap();
+        assert_eq!(p.written(), 6);
+        p.write_all(b"world").unwrap();
+        assert_eq!(p.commit(&d, Some(11)).unwrap(), d);
+        assert_eq!(store.read(&d).unwrap(), b"hello world");
+        assert!(!store.partial_dir().join(d.hex()).exists());
+
+        let mut bad = store.partial(&Digest::of(b"x")).unwrap();
+        bad.write_all(b"y").unwrap();
+        assert!(bad.commit(&Digest::of(b"x"), None).is_err());
+        assert_eq!(fs::read_dir(store.partial_dir()).unwrap().count(), 0);
     }
 
     #[test]

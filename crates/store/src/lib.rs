@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use berth_types::{Classify, Digest, ErrorKind};
 use rusqlite::params;
 
-pub use blobs::{BlobError, BlobStore, Ingest};
+pub use blobs::{BlobError, BlobStore, Ingest, PartialIngest};
 pub use containers::ContainerRow;
 pub use db::{Db, DbError};
 pub use records::{ImageRecord, LayerRecord};
@@ -403,6 +403,18 @@ impl Store {
         })?)
     }
 
+    /// Points a full digest reference (`domain/path@sha256:…`) at an image (after a push).
+    /// The manifest blob it names, when stored, is kept as long as the reference exists.
+    pub fn add_repo_digest(&mut self, name: &str, id: &Digest) -> Result<()> {
+        Ok(self.db.write(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO repo_digests (name, image_id) VALUES (?1, ?2)",
+                params![name, id.to_string()],
+            )?;
+            Ok(())
+        })?)
+    }
+
     /// Removes a tag or digest reference (whichever `name` is); returns whether it existed.
     pub fn remove_name(&mut self, name: &str) -> Result<bool> {
         Ok(self.db.write(|tx| {
@@ -508,6 +520,11 @@ impl Store {
             .map_err(io_err("read", ingest))?
             .flatten()
         {
+            if e.file_name() == blobs::PARTIAL_DIR {
+                // Resumable downloads survive a failed pull; drop only stale ones.
+                sweep_stale_partials(&e.path());
+                continue;
+            }
             tracing::debug!(path = %e.path().display(), "sweeping abandoned ingest");
             let _ = remove_all(&e.path());
         }
@@ -530,7 +547,10 @@ impl Store {
             }
         }
         let referenced: HashSet<String> = conn
-            .prepare("SELECT id FROM images UNION SELECT blob FROM layers")
+            .prepare(
+                "SELECT id FROM images UNION SELECT blob FROM layers
+                 UNION SELECT substr(name, instr(name, '@') + 1) FROM repo_digests",
+            )
             .and_then(|mut s| {
                 s.query_map([], |r| r.get::<_, String>(0))?
                     .collect::<rusqlite::Result<_>>()
@@ -565,5 +585,24 @@ impl Store {
     /// Durably renames within the store (helper for callers writing their own files).
     pub fn durable_rename(&self, from: &Path, to: &Path) -> Result<()> {
         durable_rename(from, to).map_err(io_err("rename", to))
+    }
+}
+
+/// Removes resumable downloads untouched for a day: a pull that never came back.
+fn sweep_stale_partials(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let day = std::time::Duration::from_secs(24 * 3600);
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > day);
+        if old {
+            let _ = fs::remove_file(e.path());
+        }
     }
 }

@@ -27,6 +27,10 @@ pub enum ImageCommand {
     Prune(ImagePruneArgs),
     /// Build an image from a Dockerfile
     Build(crate::args::BuildArgs),
+    /// Download an image from a registry
+    Pull(crate::args::PullArgs),
+    /// Upload an image to a registry
+    Push(crate::args::PushArgs),
 }
 
 /// `images` / `image ls`.

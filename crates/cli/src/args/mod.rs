@@ -6,6 +6,7 @@ pub mod container_opts;
 pub mod image;
 pub mod mount_opt;
 pub mod network;
+pub mod registry;
 pub mod system;
 pub mod volume;
 
@@ -15,6 +16,7 @@ pub use build::*;
 pub use container::*;
 pub use image::*;
 pub use network::*;
+pub use registry::*;
 pub use system::*;
 pub use volume::*;
 
@@ -113,6 +115,16 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Download an image from a registry
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
+    /// Log in to a registry
+    Login(LoginArgs),
+    /// Log out from a registry
+    Logout(LogoutArgs),
+    /// Search Docker Hub (or a registry) for images
+    Search(SearchArgs),
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),

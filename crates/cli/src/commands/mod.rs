@@ -4,6 +4,7 @@ pub mod build;
 pub mod container;
 pub mod image;
 pub mod network;
+pub mod registry;
 pub mod system;
 pub mod version;
 pub mod volume;

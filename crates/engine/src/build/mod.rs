@@ -158,11 +158,16 @@ pub fn unpack_context<R: std::io::Read + Send + 'static>(
 }
 
 impl Engine {
-    /// The image a build uses as a base (`FROM`, `COPY --from=image`). Errors when the image
-    /// is not in the store; with `pull`, this is where fetching it from a registry belongs.
+    /// The image a build uses as a base (`FROM`, `COPY --from=image`): from the store, pulled
+    /// from its registry when missing, or always with `--pull` (through
+    /// [`Engine::ensure_image`], as `run` does).
     pub fn image_for_build(&mut self, reference: &str, pull: bool) -> Result<Digest, EngineError> {
-        let _ = pull;
-        self.resolve_image(reference)
+        let policy = if pull {
+            crate::registry::PullPolicy::Always
+        } else {
+            crate::registry::PullPolicy::Missing
+        };
+        self.ensure_image(reference, policy, None, &|_| {})
     }
 
     /// Builds. Output goes to `progress`; the result is tagged only when every step worked.

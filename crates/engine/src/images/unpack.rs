@@ -198,3 +198,31 @@ pub(crate) fn commit_with_layers(
         }
     }
 }
+
+/// [`commit_with_layers`] for a caller that already unpacked some layers (a pull unpacks
+/// each layer as soon as its download is verified): unpacks whatever else is missing, then
+/// commits; falls back to [`commit_with_layers`] when a concurrent `rmi` raced it.
+pub(crate) fn commit_with_prepared(
+    store: &mut Store,
+    mut image: berth_store::NewImage,
+    sources: &[LayerSource],
+    mut prepared: Vec<PreparedLayer>,
+) -> Result<berth_store::CommitOutcome, EngineError> {
+    let rest: Vec<LayerSource> = sources
+        .iter()
+        .filter(|s| !prepared.iter().any(|p| p.record.chain_id == s.chain_id))
+        .cloned()
+        .collect();
+    prepared.extend(unpack_missing(store, &rest)?);
+    match layer_records(store, sources, &prepared) {
+        Ok(l) => image.layers = l,
+        Err(_) => {
+            drop(prepared);
+            return commit_with_layers(store, image, sources);
+        }
+    }
+    match store.commit_image(&image, prepared) {
+        Err(berth_store::StoreError::LayerVanished(_)) => commit_with_layers(store, image, sources),
+        r => r.map_err(Into::into),
+    }
+}

@@ -44,6 +44,22 @@ fn create(engine: &mut Engine, c: &CreateArgs, detach: bool) -> anyhow::Result<S
         c.rm,
         &c.attach,
     )?;
+    crate::args::container_opts::validate_pull(&c.pull)?;
+    let policy: berth_engine::registry::PullPolicy = c.pull.parse()?;
+    if !(policy == berth_engine::registry::PullPolicy::Never
+        && berth_image::reference::is_full_or_short_id(c.image()))
+    {
+        let display = crate::commands::registry::Display::new(
+            crate::commands::registry::Stream::Stderr,
+            c.quiet,
+        );
+        match engine.ensure_image(c.image(), policy, c.platform.as_deref(), &|p| {
+            display.event(p)
+        }) {
+            Ok(_) | Err(EngineError::NoSuchImage(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     match engine.create_container(req) {
         Ok(id) => Ok(id),
         Err(EngineError::NoSuchImage(name)) => {
