@@ -65,3 +65,46 @@ pub fn rfc3339(unix: i64) -> String {
 pub fn engine() -> anyhow::Result<berth_engine::Engine> {
     Ok(berth_engine::Engine::open(berth_engine::Config::from_env())?)
 }
+
+/// docker/cli `PromptForConfirmation`: prints `message [y/N] ` and reads one line; only
+/// `y` or `yes` (any case) confirms, end of input refuses.
+pub fn confirm(message: &str) -> anyhow::Result<bool> {
+    use std::io::{BufRead, Write};
+    print!("{message} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// Prints what an `inspect` verb found: a JSON array, or `template` once per object; then
+/// fails with exit 1 and `errors` (one per line, each already worded) when there are any,
+/// as the docker CLI does after printing the objects it found.
+pub fn print_inspected(
+    found: Vec<Value>,
+    template: Option<&berth_template::Template>,
+    errors: &[String],
+) -> anyhow::Result<i32> {
+    let mut out = String::new();
+    match template {
+        Some(t) => {
+            for v in &found {
+                out.push_str(&t.render(v)?);
+                out.push('\n');
+            }
+        }
+        None => {
+            out.push_str(&pretty_json(&Value::Array(found)));
+            out.push('\n');
+        }
+    }
+    write_stdout(&out)?;
+    if errors.is_empty() {
+        Ok(0)
+    } else {
+        Err(crate::exit::StatusError::error(1, errors.join("\n")))
+    }
+}

@@ -145,7 +145,7 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX published_ports_container ON published_ports(container_id);
     "#,
-    // build: the build cache (step key -> the image the step produced).
+    // v5 (build): the build cache (step key -> the image the step produced).
     r#"
     CREATE TABLE build_cache (
         key         TEXT PRIMARY KEY,
@@ -233,10 +233,26 @@ impl Db {
             path: path.clone(),
             source,
         };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(wrap)?;
+        // SQLite returns SQLITE_BUSY at once, without its busy handler, in a few WAL cases
+        // (a stale read snapshot upgrading to write, recovery of a crashed writer's WAL):
+        // retry starting the transaction, which has done nothing yet, with a short back-off.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut pause = Duration::from_millis(1);
+        let tx = loop {
+            match self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+            {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                other => break other.map_err(wrap)?,
+            }
+        };
         let out = f(&tx).map_err(wrap)?;
         tx.commit().map_err(wrap)?;
         Ok(out)

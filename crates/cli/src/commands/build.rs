@@ -7,7 +7,7 @@
 //! Failures print the Dockerfile lines at fault and `ERROR: failed to solve: …`, exit 1.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use berth_engine::build::{BuildError, BuildOptions, DockerfileSource, Progress};
@@ -215,14 +215,10 @@ pub fn prune(a: BuilderPruneArgs) -> anyhow::Result<i32> {
             "builder prune: --filter is not supported by berth yet".into(),
         ));
     }
-    if !a.force {
-        print!("WARNING! This will remove all dangling build cache. Are you sure you want to continue? [y/N] ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
-            return Ok(0);
-        }
+    if !a.force && !crate::output::confirm(
+            "WARNING! This will remove all dangling build cache. Are you sure you want to continue?",
+        )? {
+        return Ok(0);
     }
     let mut engine = engine()?;
     let reclaimed = engine.prune_build_cache()?;

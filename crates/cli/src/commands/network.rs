@@ -10,7 +10,7 @@ use crate::args::{
     NetworkInspectArgs, NetworkLsArgs, NetworkPruneArgs, NetworkRmArgs,
 };
 use crate::exit::{message, StatusError};
-use crate::output::{engine, pretty_json, print_rows, write_stdout};
+use crate::output::{engine, print_rows, write_stdout};
 
 /// Dispatches a `network` subcommand.
 pub fn run(cmd: NetworkCommand) -> anyhow::Result<i32> {
@@ -180,25 +180,7 @@ fn inspect(a: NetworkInspectArgs) -> anyhow::Result<i32> {
             Err(e) => errors.push(message(&e.into())),
         }
     }
-    let mut out = String::new();
-    match &template {
-        Some(t) => {
-            for v in &found {
-                out.push_str(&t.render(v)?);
-                out.push('\n');
-            }
-        }
-        None => {
-            out.push_str(&pretty_json(&Value::Array(found)));
-            out.push('\n');
-        }
-    }
-    write_stdout(&out)?;
-    if errors.is_empty() {
-        Ok(0)
-    } else {
-        Err(StatusError::error(1, errors.join("\n")))
-    }
+    crate::output::print_inspected(found, template.as_ref(), &errors)
 }
 
 fn rm(a: NetworkRmArgs) -> anyhow::Result<i32> {
@@ -221,20 +203,10 @@ fn rm(a: NetworkRmArgs) -> anyhow::Result<i32> {
 fn prune(a: NetworkPruneArgs) -> anyhow::Result<i32> {
     let mut engine = engine()?;
     engine.repair()?;
-    if !a.force {
-        use std::io::{BufRead, Write};
-        let mut err = std::io::stderr();
-        let _ = write!(
-            std::io::stdout(),
-            "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] "
-        );
-        let _ = std::io::stdout().flush();
-        let mut line = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut line);
-        if !matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            let _ = err.flush();
-            return Ok(0);
-        }
+    if !a.force && !crate::output::confirm(
+            "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?",
+        )? {
+        return Ok(0);
     }
     let removed = engine.network_prune(prune_keep(&a.filter))?;
     if !removed.is_empty() {

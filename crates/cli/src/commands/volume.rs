@@ -1,7 +1,6 @@
 //! `volume create/ls/inspect/rm/prune`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Write};
 
 use berth_engine::volumes::{Volume, VolumeCreate, VolumeFilters};
 use berth_engine::EngineError;
@@ -12,7 +11,7 @@ use crate::args::{
     VolumeCreateArgs, VolumeInspectArgs, VolumeLsArgs, VolumePruneArgs, VolumeRmArgs,
 };
 use crate::exit::StatusError;
-use crate::output::{engine, pretty_json, print_rows, write_stdout};
+use crate::output::{engine, print_rows, write_stdout};
 
 fn kv_map(items: &[String]) -> BTreeMap<String, String> {
     items
@@ -120,28 +119,12 @@ pub fn inspect(a: VolumeInspectArgs) -> anyhow::Result<i32> {
             Err(e) => errors.push(crate::exit::message(&e.into())),
         }
     }
-    let mut out = String::new();
-    match &template {
-        Some(t) => {
-            for v in &found {
-                out.push_str(&t.render(v)?);
-                out.push('\n');
-            }
-        }
-        None => {
-            out.push_str(&pretty_json(&Value::Array(found)));
-            out.push('\n');
-        }
-    }
-    write_stdout(&out)?;
-    if errors.is_empty() {
-        Ok(0)
+    let errors = if errors.is_empty() {
+        errors
     } else {
-        Err(StatusError::error(
-            1,
-            format!("Error: {}", errors.join("\n")),
-        ))
-    }
+        vec![format!("Error: {}", errors.join("\n"))]
+    };
+    crate::output::print_inspected(found, template.as_ref(), &errors)
 }
 
 /// Runs `volume rm`.
@@ -172,11 +155,7 @@ pub fn prune(a: VolumePruneArgs) -> anyhow::Result<i32> {
         } else {
             "WARNING! This will remove anonymous local volumes not used by at least one container."
         };
-        print!("{warning}\nAre you sure you want to continue? [y/N] ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+        if !crate::output::confirm(&format!("{warning}\nAre you sure you want to continue?"))? {
             return Ok(0);
         }
     }

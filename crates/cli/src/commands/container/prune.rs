@@ -1,8 +1,6 @@
 //! `container prune`: removes all stopped containers, after asking (docker/cli
 //! `cli/command/container/prune.go`).
 
-use std::io::{BufRead, Write};
-
 use berth_engine::containers::prune::ContainerPruneFilters;
 use berth_template::units::human_size_with_precision;
 
@@ -24,7 +22,7 @@ pub fn run(a: ContainerPruneArgs) -> anyhow::Result<i32> {
             ),
         ));
     }
-    if !a.force && !confirm()? {
+    if !a.force && !crate::output::confirm(WARNING)? {
         // Cancelled: the docker CLI exits 0 without a word.
         return Ok(0);
     }
@@ -50,13 +48,4 @@ pub fn run(a: ContainerPruneArgs) -> anyhow::Result<i32> {
     ));
     write_stdout(&out)?;
     Ok(0)
-}
-
-/// docker/cli `PromptForConfirmation`: only `y` or `Y` confirms; end of input refuses.
-fn confirm() -> anyhow::Result<bool> {
-    print!("{WARNING} [y/N] ");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim().eq_ignore_ascii_case("y"))
 }

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::args::{ContainerInspectArgs, ImageInspectArgs, InspectArgs};
 use crate::exit::StatusError;
-use crate::output::{engine, pretty_json, write_stdout};
+use crate::output::engine;
 
 /// Which objects a name may denote.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -105,26 +105,10 @@ fn inspect(
             Err(e) => errors.push(crate::exit::message(&e.into())),
         }
     }
-    let mut out = String::new();
-    match &template {
-        Some(t) => {
-            for v in &found {
-                out.push_str(&t.render(v)?);
-                out.push('\n');
-            }
-        }
-        None => {
-            out.push_str(&pretty_json(&Value::Array(found)));
-            out.push('\n');
-        }
-    }
-    write_stdout(&out)?;
-    if errors.is_empty() {
-        Ok(0)
+    let errors = if errors.is_empty() {
+        errors
     } else {
-        Err(StatusError::error(
-            1,
-            format!("Error: {}", errors.join("\n")),
-        ))
-    }
+        vec![format!("Error: {}", errors.join("\n"))]
+    };
+    crate::output::print_inspected(found, template.as_ref(), &errors)
 }

@@ -1,7 +1,5 @@
 //! `image prune`.
 
-use std::io::{BufRead, Write};
-
 use berth_engine::images::{ImageFilters, RemoveAction};
 use berth_template::units::human_size;
 
@@ -17,11 +15,7 @@ pub fn run(a: ImagePruneArgs) -> anyhow::Result<i32> {
         } else {
             "WARNING! This will remove all dangling images."
         };
-        print!("{warning}\nAre you sure you want to continue? [y/N] ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+        if !crate::output::confirm(&format!("{warning}\nAre you sure you want to continue?"))? {
             return Ok(0);
         }
     }

@@ -2,8 +2,6 @@
 //! the build cache, and with `--volumes` unused anonymous volumes, after asking
 //! (docker/cli `cli/command/system/prune.go`).
 
-use std::io::{BufRead, Write};
-
 use berth_engine::containers::prune::ContainerPruneFilters;
 use berth_engine::images::{ImageFilters, RemoveAction};
 use berth_template::units::human_size_with_precision;
@@ -69,14 +67,8 @@ pub fn run(a: SystemPruneArgs) -> anyhow::Result<i32> {
         .collect();
     let volume_filters =
         berth_engine::volumes::VolumeFilters::parse(&volume_filter_args, &["label", "label!"])?;
-    if !a.force {
-        print!("{} [y/N] ", warning(&a));
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !answer.trim().eq_ignore_ascii_case("y") {
-            return Ok(0);
-        }
+    if !a.force && !crate::output::confirm(&warning(&a))? {
+        return Ok(0);
     }
     let mut engine = engine()?;
     let mut out = String::new();
