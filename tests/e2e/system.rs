@@ -357,3 +357,49 @@ fn events_survive_rotation() {
     assert!(out.lines().any(|l| l == "tag after:rotation"), "{out}");
     ct.finish();
 }
+
+#[test]
+fn build_cache_shows_in_system_df_and_goes_with_system_prune() {
+    let ct = Ct::new();
+    let ctx = ct.scratch().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox:latest\nRUN head -c 300000 /dev/zero > /blob\nCOPY f /f\nENV A=b\n",
+    )
+    .unwrap();
+    std::fs::write(ctx.join("f"), "data").unwrap();
+    let ctx = ctx.to_string_lossy().into_owned();
+    ct.ok(&["build", "--network", "none", "-t", "app:1", &ctx]);
+    let rows = json_lines(&ct.ok(&["system", "df", "--format", "{{json .}}"]));
+    let cache = rows.iter().find(|r| r["Type"] == "Build Cache").unwrap();
+    assert_eq!(cache["TotalCount"], "3", "{cache}");
+    assert_eq!(cache["Active"], "0", "{cache}");
+    let size = cache["Size"].as_str().unwrap();
+    assert!(
+        size.ends_with("kB") && size.starts_with('3'),
+        "the RUN layer counts: {cache}"
+    );
+    let v = ct.ok(&["system", "df", "-v"]);
+    assert!(v.contains("\nBuild cache usage: 3"), "{v}");
+    assert!(v.contains("regular"), "{v}");
+
+    // A rebuild after a change leaves the first build's last steps without a tag.
+    std::fs::write(ct.scratch().join("ctx/f"), "changed").unwrap();
+    ct.ok(&["build", "--network", "none", "-t", "app:1", &ctx]);
+    let rows = json_lines(&ct.ok(&["system", "df", "--format", "{{json .}}"]));
+    let cache = rows.iter().find(|r| r["Type"] == "Build Cache").unwrap();
+    assert_eq!(
+        cache["TotalCount"], "5",
+        "RUN reused, COPY and ENV new: {cache}"
+    );
+
+    let out = ct.ok(&["system", "prune", "-f"]);
+    assert!(!out.contains("Total reclaimed space: 0B"), "{out}");
+    let rows = json_lines(&ct.ok(&["system", "df", "--format", "{{json .}}"]));
+    let cache = rows.iter().find(|r| r["Type"] == "Build Cache").unwrap();
+    assert_eq!(cache["TotalCount"], "0", "{cache}");
+    let o = ct.run(&["--rm", "app:1", "cat", "/f"]);
+    assert_eq!(o.stdout, "changed", "the tagged image is whole: {o}");
+    ct.finish();
+}

@@ -137,8 +137,54 @@ impl Engine {
                     size: u.size.max(0) as u64,
                 })
                 .collect(),
-            build_cache: Vec::new(),
+            build_cache: self.build_cache_usage()?,
         })
+    }
+
+    /// The build cache's records: each step's image, sized by the layer the step added
+    /// (0 for metadata-only steps); shared when a tagged image is that step's image.
+    fn build_cache_usage(&self) -> Result<Vec<BuildCacheUsage>, EngineError> {
+        let rows: Vec<(String, String, i64)> = {
+            let conn = self.store.db().conn();
+            let mut st = conn
+                .prepare("SELECT key, image_id, created FROM build_cache ORDER BY created")
+                .map_err(|e| self.store.db().err(e))?;
+            let rows = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(|e| self.store.db().err(e))?;
+            rows
+        };
+        let mut out = Vec::new();
+        for (key, image, created) in rows {
+            let Ok(id) = image.parse::<berth_types::Digest>() else {
+                continue;
+            };
+            let Some(r) = self.store.image(&id)? else {
+                continue;
+            };
+            let parent_top = match &r.parent {
+                Some(p) => self.store.image(p)?.and_then(|p| p.layers.last().cloned()),
+                None => None,
+            };
+            let size = match r.layers.last() {
+                Some(top) if Some(top) != parent_top.as_ref() => {
+                    self.store.layer(top)?.map(|l| l.size).unwrap_or(0)
+                }
+                _ => 0,
+            };
+            out.push(BuildCacheUsage {
+                id: key.chars().take(25).collect(),
+                kind: "regular".into(),
+                size,
+                created,
+                last_used: created,
+                usage: 1,
+                in_use: false,
+                shared: !r.tags.is_empty(),
+            });
+        }
+        Ok(out)
     }
 
     /// The engine's id: a UUID made on first use and kept in `$BERTH_ROOT/engine-id`.

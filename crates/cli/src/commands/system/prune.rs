@@ -113,6 +113,7 @@ pub fn run(a: SystemPruneArgs) -> anyhow::Result<i32> {
         }
         out.push('\n');
     }
+    reclaimed += engine.prune_build_cache()?;
     out.push_str(&format!(
         "Total reclaimed space: {}\n",
         human_size_with_precision(reclaimed as f64, 4)
