@@ -469,7 +469,15 @@ fn bad_input_is_refused_with_dockers_messages() {
     let e = net.fails_with(&["start", "orphan"], 1);
     assert!(e.contains("network gone not found"), "{e}");
     net.ok(&["rm", "orphan"]);
-    let pruned = net.ok(&["network", "prune", "-f"]);
+    // `until=`: only networks created before the time go; unknown filters are refused.
+    let kept = net.ok(&["network", "prune", "-f", "--filter", "until=1h"]);
+    assert_eq!(
+        kept, "",
+        "a network made just now is newer than an hour ago"
+    );
+    let e = net.fails_with(&["network", "prune", "-f", "--filter", "color=red"], 1);
+    assert!(e.contains("invalid filter 'color'"), "{e}");
+    let pruned = net.ok(&["network", "prune", "-f", "--filter", "until=0s"]);
     assert_eq!(pruned, "Deleted Networks:\none\n\n");
     no_leftovers(&net, &ct);
 }

@@ -403,3 +403,26 @@ fn build_cache_shows_in_system_df_and_goes_with_system_prune() {
     assert_eq!(o.stdout, "changed", "the tagged image is whole: {o}");
     ct.finish();
 }
+
+#[test]
+fn missing_arguments_use_dockers_message_and_exit_1() {
+    let ct = Ct::empty();
+    let err = ct.fails_with(&["rm"], 1);
+    assert!(
+        err.starts_with("\"berth rm\" requires at least 1 argument.\nSee 'berth rm --help'.\n\nUsage:  berth rm [OPTIONS] CONTAINER [CONTAINER...]\n"),
+        "{err}"
+    );
+    let err = ct.fails_with(&["tag", "x"], 1);
+    assert!(
+        err.starts_with("\"berth tag\" requires exactly 2 arguments."),
+        "{err}"
+    );
+    let err = ct.fails_with(&["volume", "inspect"], 1);
+    assert!(
+        err.starts_with("\"berth volume inspect\" requires at least 1 argument."),
+        "{err}"
+    );
+    // Unknown flags stay usage errors (125).
+    let err = ct.fails_with(&["rm", "--bogus", "x"], 125);
+    assert!(err.starts_with("unknown flag: --bogus"), "{err}");
+}

@@ -208,7 +208,7 @@ fn prune(a: NetworkPruneArgs) -> anyhow::Result<i32> {
         )? {
         return Ok(0);
     }
-    let removed = engine.network_prune(prune_keep(&a.filter))?;
+    let removed = engine.network_prune(prune_keep(&a.filter)?)?;
     if !removed.is_empty() {
         let mut out = String::from("Deleted Networks:\n");
         for r in removed {
@@ -243,18 +243,47 @@ fn disconnect(a: NetworkDisconnectArgs) -> anyhow::Result<i32> {
 }
 
 /// Which networks a prune's `label=` / `label!=` filters keep.
-pub fn prune_keep(filters: &[String]) -> impl Fn(&Network) -> bool {
+pub fn prune_keep(filters: &[String]) -> anyhow::Result<impl Fn(&Network) -> bool> {
     let has = |n: &Network, l: &str| match l.split_once('=') {
         Some((k, v)) => n.doc.labels.get(k).is_some_and(|x| x == v),
         None => n.doc.labels.contains_key(l),
     };
-    let want: Vec<String> = filters
-        .iter()
-        .filter_map(|f| f.strip_prefix("label=").map(String::from))
-        .collect();
-    let unwanted: Vec<String> = filters
-        .iter()
-        .filter_map(|f| f.strip_prefix("label!=").map(String::from))
-        .collect();
-    move |n: &Network| want.iter().any(|l| !has(n, l)) || unwanted.iter().any(|l| has(n, l))
+    let mut want = Vec::new();
+    let mut unwanted = Vec::new();
+    let mut until: Option<i64> = None;
+    for f in filters {
+        match f.split_once('=') {
+            Some(("label", v)) => want.push(v.to_string()),
+            Some(("label!", v)) => unwanted.push(v.to_string()),
+            Some(("until", v)) => {
+                if until.is_some() {
+                    return Err(berth_engine::EngineError::InvalidArgument(
+                        "more than one until filter specified".into(),
+                    )
+                    .into());
+                }
+                until = Some(berth_engine::timestamps::get_timestamp(
+                    v,
+                    chrono::Utc::now(),
+                )?);
+            }
+            Some((k, _)) => {
+                return Err(berth_engine::EngineError::InvalidArgument(format!(
+                    "invalid filter '{k}'"
+                ))
+                .into())
+            }
+            None => {
+                return Err(berth_engine::EngineError::InvalidArgument(
+                    "bad format of filter (expected name=value)".into(),
+                )
+                .into())
+            }
+        }
+    }
+    Ok(move |n: &Network| {
+        want.iter().any(|l| !has(n, l))
+            || unwanted.iter().any(|l| has(n, l))
+            || until.is_some_and(|u| n.row.created > u)
+    })
 }

@@ -1304,6 +1304,7 @@ impl Engine {
         let mut w = TarWriter::new(BufWriter::with_capacity(256 * 1024, out));
         tar_item(&item, top.as_bytes(), &mut w)?;
         w.finish().map_err(io_fail("write", "tar"))?;
+        self.emit_container(&c, "archive-path", &[("path", abs.clone())]);
         Ok(stat)
     }
 
@@ -1359,7 +1360,9 @@ impl Engine {
             no_overwrite_dir_non_dir: opts.no_overwrite_dir_non_dir,
             shown: gopath::clean(&abs),
         };
-        extract_into(dest, content, &spec)
+        extract_into(dest, content, &spec)?;
+        self.emit_container(&c, "extract-to-dir", &[("path", abs.clone())]);
+        Ok(())
     }
 }
 

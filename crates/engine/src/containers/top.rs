@@ -58,7 +58,9 @@ impl Engine {
         if out.is_err() || pids.is_empty() {
             out = run_ps(&args, None);
         }
-        parse_ps_output(&out?, &pids)
+        let top = parse_ps_output(&out?, &pids)?;
+        self.emit_container(&c, "top", &[]);
+        Ok(top)
     }
 }
 

@@ -27,6 +27,7 @@ pub fn attach_running(
     let sock = berth_engine::containers::paths::connect_unix(&paths.attach_sock)
         .map_err(|e| StatusError::error(1, format!("cannot attach to {name}: {e}")))?;
     Frame::Hello(want).write_to(&mut &sock)?;
+    engine.emit_container(&c, "attach", &[]);
     let opts = AttachOptions {
         stdin: want.stdin,
         tty,

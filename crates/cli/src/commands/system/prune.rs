@@ -67,6 +67,7 @@ pub fn run(a: SystemPruneArgs) -> anyhow::Result<i32> {
         .collect();
     let volume_filters =
         berth_engine::volumes::VolumeFilters::parse(&volume_filter_args, &["label", "label!"])?;
+    let network_keep = crate::commands::network::prune_keep(&a.filter)?;
     if !a.force && !crate::output::confirm(&warning(&a))? {
         return Ok(0);
     }
@@ -82,7 +83,7 @@ pub fn run(a: SystemPruneArgs) -> anyhow::Result<i32> {
         }
         out.push('\n');
     }
-    let networks = engine.network_prune(crate::commands::network::prune_keep(&a.filter))?;
+    let networks = engine.network_prune(network_keep)?;
     if !networks.is_empty() {
         out.push_str("Deleted Networks:\n");
         for n in &networks {
