@@ -133,13 +133,13 @@ impl BlobStore {
             .mode(0o600)
             .open(&path)
             .map_err(io_err(&path))?;
-        Ok(Ingest {
-            file: Some(io::BufWriter::with_capacity(256 * 1024, file)),
-            hasher: Hasher::new(),
-            written: 0,
+        Ok(Ingest(Pending::new(
+            file,
+            Hasher::new(),
+            0,
             path,
-            blobs: self.blobs.clone(),
-        })
+            &self.blobs,
+        )))
     }
 
     /// Stores a small in-memory blob and returns its digest.
@@ -222,13 +222,13 @@ impl BlobStore {
             hasher.update(&buf[..n]);
             written += n as u64;
         }
-        Ok(PartialIngest {
-            file: Some(io::BufWriter::with_capacity(256 * 1024, file)),
+        Ok(PartialIngest(Pending::new(
+            file,
             hasher,
             written,
             path,
-            blobs: self.blobs.clone(),
-        })
+            &self.blobs,
+        )))
     }
 }
 
@@ -255,53 +255,38 @@ pub const PARTIAL_DIR: &str = "partial";
 
 /// A resumable download: appends to `ingest/partial/<hex>`. Dropping it without
 /// [`PartialIngest::commit`] keeps the bytes for the next attempt.
-pub struct PartialIngest {
-    file: Option<io::BufWriter<File>>,
-    hasher: Hasher,
-    written: u64,
-    path: PathBuf,
-    blobs: PathBuf,
-}
+pub struct PartialIngest(Pending);
 
 impl Write for PartialIngest {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self
-            .file
-            .as_mut()
-            .expect("partial written after commit")
-            .write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.written += n as u64;
-        Ok(n)
+        self.0.write(buf)
     }
     fn flush(&mut self) -> io::Result<()> {
-        match self.file.as_mut() {
-            Some(f) => f.flush(),
-            None => Ok(()),
-        }
+        self.0.flush()
     }
 }
 
 impl PartialIngest {
     /// Bytes held so far (where a download resumes).
     pub fn written(&self) -> u64 {
-        self.written
+        self.0.written
     }
 
     /// Drops what was downloaded and starts again from byte 0.
     pub fn restart(&mut self) -> Result<(), BlobError> {
-        let f = self.file.as_mut().expect("partial restarted after commit");
-        f.flush().map_err(io_err(&self.path))?;
-        f.get_ref().set_len(0).map_err(io_err(&self.path))?;
-        self.hasher = Hasher::new();
-        self.written = 0;
+        let p = &mut self.0;
+        let f = p.file.as_mut().expect("partial restarted after commit");
+        f.flush().map_err(io_err(&p.path))?;
+        f.get_ref().set_len(0).map_err(io_err(&p.path))?;
+        p.hasher = Hasher::new();
+        p.written = 0;
         Ok(())
     }
 
     /// Deletes the download (its bytes are known to be wrong).
     pub fn discard(mut self) {
-        self.file.take();
-        let _ = fs::remove_file(&self.path);
+        self.0.file.take();
+        let _ = fs::remove_file(&self.0.path);
     }
 
     /// Checks the bytes against `expected` (and `expected_size`), then makes the blob
@@ -312,24 +297,93 @@ impl PartialIngest {
         expected: &Digest,
         expected_size: Option<u64>,
     ) -> Result<Digest, BlobError> {
-        let actual = self.hasher.clone().finish();
-        let mut file = self.file.take().expect("partial committed twice");
-        let flushed = file.flush();
-        let file = file.into_inner().map_err(|e| BlobError::Io {
-            path: self.path.clone(),
-            source: e.into_error(),
-        })?;
-        flushed.map_err(io_err(&self.path))?;
-        if &actual != expected {
-            let _ = fs::remove_file(&self.path);
-            return Err(BlobError::DigestMismatch {
-                expected: expected.clone(),
-                actual,
-            });
+        match self.0.check(Some(expected), expected_size) {
+            Ok(actual) => self.0.publish(actual),
+            Err(e) => {
+                self.0.file.take();
+                let _ = fs::remove_file(&self.0.path);
+                Err(e)
+            }
         }
-        if let Some(size) = expected_size {
+    }
+}
+
+impl Drop for PartialIngest {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.file.as_mut() {
+            let _ = f.flush();
+        }
+    }
+}
+
+/// A blob being written. Dropping it without [`Ingest::commit`] deletes the temp file.
+pub struct Ingest(Pending);
+
+impl Write for Ingest {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl Ingest {
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.0.written
+    }
+
+    /// The digest of the bytes written so far.
+    pub fn digest(&self) -> Digest {
+        self.0.hasher.clone().finish()
+    }
+
+    /// Makes the blob durable and visible under its digest, after checking it against
+    /// `expected` digest and size when given. Returns the digest.
+    pub fn commit(
+        mut self,
+        expected: Option<&Digest>,
+        expected_size: Option<u64>,
+    ) -> Result<Digest, BlobError> {
+        let actual = self.0.check(expected, expected_size)?;
+        self.0.publish(actual)
+    }
+}
+
+/// Bytes on their way to becoming a blob: a file under `ingest/`, hashed as written.
+struct Pending {
+    file: Option<io::BufWriter<File>>,
+    hasher: Hasher,
+    written: u64,
+    path: PathBuf,
+    blobs: PathBuf,
+}
+
+impl Pending {
+    fn new(file: File, hasher: Hasher, written: u64, path: PathBuf, blobs: &Path) -> Pending {
+        Pending {
+            file: Some(io::BufWriter::with_capacity(256 * 1024, file)),
+            hasher,
+            written,
+            path,
+            blobs: blobs.to_path_buf(),
+        }
+    }
+
+    /// The digest of what was written, checked against what was expected.
+    fn check(&self, expected: Option<&Digest>, size: Option<u64>) -> Result<Digest, BlobError> {
+        let actual = self.hasher.clone().finish();
+        if let Some(exp) = expected {
+            if exp != &actual {
+                return Err(BlobError::DigestMismatch {
+                    expected: exp.clone(),
+                    actual,
+                });
+            }
+        }
+        if let Some(size) = size {
             if size != self.written {
-                let _ = fs::remove_file(&self.path);
                 return Err(BlobError::SizeMismatch {
                     digest: actual,
                     expected: size,
@@ -337,6 +391,21 @@ impl PartialIngest {
                 });
             }
         }
+        Ok(actual)
+    }
+
+    /// Makes the file the blob `actual`: flushed, synced, read-only, renamed into place and
+    /// the directory synced. A blob already stored (by a concurrent process) is kept.
+    fn publish(&mut self, actual: Digest) -> Result<Digest, BlobError> {
+        let file = self
+            .file
+            .take()
+            .expect("blob committed twice")
+            .into_inner()
+            .map_err(|e| BlobError::Io {
+                path: self.path.clone(),
+                source: e.into_error(),
+            })?;
         let target = self.blobs.join(actual.hex());
         if target.exists() {
             let _ = fs::remove_file(&self.path);
@@ -346,36 +415,19 @@ impl PartialIngest {
         let mut perms = file.metadata().map_err(io_err(&self.path))?.permissions();
         perms.set_readonly(true);
         fs::set_permissions(&self.path, perms).map_err(io_err(&self.path))?;
+        drop(file);
         fs::rename(&self.path, &target).map_err(io_err(&target))?;
         sync_dir(&self.blobs).map_err(io_err(&self.blobs))?;
-        drop(file);
         Ok(actual)
     }
 }
 
-impl Drop for PartialIngest {
-    fn drop(&mut self) {
-        if let Some(f) = self.file.as_mut() {
-            let _ = f.flush();
-        }
-    }
-}
-
-/// A blob being written. Dropping it without [`Ingest::commit`] deletes the temp file.
-pub struct Ingest {
-    file: Option<io::BufWriter<File>>,
-    hasher: Hasher,
-    written: u64,
-    path: PathBuf,
-    blobs: PathBuf,
-}
-
-impl Write for Ingest {
+impl Write for Pending {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self
             .file
             .as_mut()
-            .expect("ingest written after commit")
+            .expect("blob written after commit")
             .write(buf)?;
         self.hasher.update(&buf[..n]);
         self.written += n as u64;
@@ -389,74 +441,10 @@ impl Write for Ingest {
     }
 }
 
-impl Ingest {
-    /// Bytes written so far.
-    pub fn written(&self) -> u64 {
-        self.written
-    }
-
-    /// The digest of the bytes written so far.
-    pub fn digest(&self) -> Digest {
-        self.hasher.clone().finish()
-    }
-
-    /// Makes the blob durable and visible under its digest, after checking it against
-    /// `expected` digest and size when given. Returns the digest.
-    pub fn commit(
-        mut self,
-        expected: Option<&Digest>,
-        expected_size: Option<u64>,
-    ) -> Result<Digest, BlobError> {
-        let actual = self.hasher.clone().finish();
-        if let Some(exp) = expected {
-            if exp != &actual {
-                return Err(BlobError::DigestMismatch {
-                    expected: exp.clone(),
-                    actual,
-                });
-            }
-        }
-        if let Some(size) = expected_size {
-            if size != self.written {
-                return Err(BlobError::SizeMismatch {
-                    digest: actual,
-                    expected: size,
-                    actual: self.written,
-                });
-            }
-        }
-        let file = self
-            .file
-            .take()
-            .expect("ingest committed twice")
-            .into_inner()
-            .map_err(|e| BlobError::Io {
-                path: self.path.clone(),
-                source: e.into_error(),
-            })?;
-        let target = self.blobs.join(actual.hex());
-        if target.exists() {
-            // Already stored (by us earlier or by a concurrent process): keep that copy.
-            let _ = fs::remove_file(&self.path);
-            return Ok(actual);
-        }
-        file.sync_all().map_err(io_err(&self.path))?;
-        drop(file);
-        let mut perms = fs::metadata(&self.path)
-            .map_err(io_err(&self.path))?
-            .permissions();
-        perms.set_readonly(true);
-        fs::set_permissions(&self.path, perms).map_err(io_err(&self.path))?;
-        fs::rename(&self.path, &target).map_err(io_err(&target))?;
-        sync_dir(&self.blobs).map_err(io_err(&self.blobs))?;
-        Ok(actual)
-    }
-}
-
 impl Drop for Ingest {
     fn drop(&mut self) {
-        if self.file.is_some() {
-            let _ = fs::remove_file(&self.path);
+        if self.0.file.is_some() {
+            let _ = fs::remove_file(&self.0.path);
         }
     }
 }
