@@ -6,6 +6,7 @@
 //! builder (the shell does it in the container).
 
 use crate::parser::{self, Heredoc, Node, ParseError};
+use berth_image::change::split_words;
 
 /// The exec (JSON array) or shell form of `RUN`, `CMD`, `ENTRYPOINT`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,43 +235,6 @@ fn cmd_form(args: &str) -> CmdForm {
         Some(v) => CmdForm::Exec(v),
         None => CmdForm::Shell(args.to_string()),
     }
-}
-
-/// BuildKit's `parseWords`: whitespace-separated, quotes (and escapes) kept.
-fn split_words(s: &str, escape: char) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quote: Option<char> = None;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (None, c) if c.is_whitespace() => {
-                if !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
-                }
-            }
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                word.push(c);
-            }
-            (Some(q), c) if c == q => {
-                quote = None;
-                word.push(c);
-            }
-            (Some('\''), c) => word.push(c),
-            (_, c) if c == escape => {
-                word.push(c);
-                if let Some(n) = chars.next() {
-                    word.push(n);
-                }
-            }
-            (_, c) => word.push(c),
-        }
-    }
-    if !word.is_empty() {
-        words.push(word);
-    }
-    words
 }
 
 fn name_vals(node: &Node, kw: &str) -> Result<Vec<(String, String)>, ParseError> {

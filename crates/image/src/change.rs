@@ -15,6 +15,8 @@
 
 mod lex;
 
+pub use lex::split_words;
+
 use std::collections::BTreeMap;
 
 use berth_types::{Classify, ErrorKind};
@@ -306,7 +308,7 @@ fn parse_name_val(
     rest: &str,
     instruction: &'static str,
 ) -> Result<Vec<(String, String)>, ChangeError> {
-    let words = lex::split_words(rest);
+    let words = lex::split_words(rest, '\\');
     let Some(first) = words.first() else {
         return Err(ChangeError::AtLeastOneArgument { instruction });
     };

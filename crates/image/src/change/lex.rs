@@ -2,8 +2,9 @@
 //! `name=value` words, quote removal and `$VAR` expansion, and Go durations.
 
 /// BuildKit's `parseWords`: splits on whitespace outside quotes. Quotes and escapes
-/// stay in the words; [`process_word`] removes them later.
-pub(super) fn split_words(s: &str) -> Vec<String> {
+/// (`escape`, `\\` unless a Dockerfile's `# escape=` says otherwise) stay in the words;
+/// [`process_word`] removes them later. Shared with the Dockerfile parser (berth-build).
+pub fn split_words(s: &str, escape: char) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut quote: Option<char> = None;
@@ -24,8 +25,8 @@ pub(super) fn split_words(s: &str) -> Vec<String> {
                 word.push(c);
             }
             (Some('\''), c) => word.push(c),
-            (_, '\\') => {
-                word.push('\\');
+            (_, c) if c == escape => {
+                word.push(c);
                 if let Some(n) = chars.next() {
                     word.push(n);
                 }
