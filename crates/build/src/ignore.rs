@@ -41,29 +41,7 @@ pub struct Matcher {
 }
 
 /// Go's `path.Clean` for slash-separated paths.
-pub fn clean(p: &str) -> String {
-    let rooted = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else if !rooted {
-                    out.push("..");
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    let body = out.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".into(),
-        (false, false) => body,
-    }
-}
+pub use berth_types::clean_path as clean;
 
 fn compile(p: &str) -> Result<Vec<Tok>, IgnoreError> {
     let bad = || IgnoreError(format!("syntax error in pattern: {p}"));

@@ -209,3 +209,47 @@ mod tests {
         assert_eq!(ids[1], Digest::of(format!("{a} {b}").as_bytes()));
     }
 }
+
+/// Go's `path.Clean` for `/`-separated paths (Docker cleans mount destinations, `cp` paths,
+/// `.dockerignore` patterns and device paths with it): repeated and trailing slashes and
+/// `.` go, `..` removes the element before it (a leading `..` stays in a relative path and
+/// goes in a rooted one), and an empty result is `.`.
+pub fn clean_path(p: &str) -> String {
+    let rooted = p.starts_with('/');
+    let mut out: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|l| *l != "..") {
+                    out.pop();
+                } else if !rooted {
+                    out.push("..");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    let body = out.join("/");
+    match (rooted, body.is_empty()) {
+        (true, _) => format!("/{body}"),
+        (false, true) => ".".into(),
+        (false, false) => body,
+    }
+}
+
+#[cfg(test)]
+mod clean_path_tests {
+    use super::clean_path;
+
+    #[test]
+    fn is_gos_path_clean() {
+        assert_eq!(clean_path("./a//b/../c/"), "a/c");
+        assert_eq!(clean_path("/../a"), "/a");
+        assert_eq!(clean_path("../a"), "../a");
+        assert_eq!(clean_path("a/../../b"), "../b");
+        assert_eq!(clean_path(""), ".");
+        assert_eq!(clean_path("/"), "/");
+        assert_eq!(clean_path("/x/./y/"), "/x/y");
+    }
+}

@@ -13,6 +13,7 @@
 //! made here too, since berth has no daemon, and their messages start with
 //! `Error response from daemon: ` as Docker's do.
 
+use berth_types::clean_path;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -923,27 +924,6 @@ fn is_file_path(source: &str) -> bool {
     let mut it = source.chars();
     let first = it.next().unwrap_or(' ');
     it.next() == Some(':') && first.is_alphabetic()
-}
-
-/// Go's `path.Clean` for absolute paths.
-fn clean_path(p: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            s => out.push(s),
-        }
-    }
-    if p.starts_with('/') {
-        format!("/{}", out.join("/"))
-    } else if out.is_empty() {
-        ".".into()
-    } else {
-        out.join("/")
-    }
 }
 
 /// `convertToStandardNotation`: `published=8080,target=80[,protocol=udp]` → `8080:80/udp`.

@@ -191,34 +191,7 @@ fn errno_fail(op: &'static str, path: impl Into<String>) -> impl FnOnce(Errno) -
 /// `/` and `/.`) behave exactly as Docker's.
 pub mod gopath {
     /// `filepath.Clean`.
-    pub fn clean(p: &str) -> String {
-        if p.is_empty() {
-            return ".".into();
-        }
-        let rooted = p.starts_with('/');
-        let mut out: Vec<&str> = Vec::new();
-        for c in p.split('/') {
-            match c {
-                "" | "." => {}
-                ".." => {
-                    if out.last().is_some_and(|l| *l != "..") {
-                        out.pop();
-                    } else if !rooted {
-                        out.push("..");
-                    }
-                }
-                c => out.push(c),
-            }
-        }
-        let s = out.join("/");
-        if rooted {
-            format!("/{s}")
-        } else if s.is_empty() {
-            ".".into()
-        } else {
-            s
-        }
-    }
+    pub use berth_types::clean_path as clean;
 
     /// `filepath.Base`.
     pub fn base(p: &str) -> String {

@@ -19,6 +19,7 @@
 //! container (CVE-2021-30465). The first start of a container copies the image's content at
 //! each empty volume's destination into the volume ([`super::copyup`]).
 
+use berth_types::clean_path as clean;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -241,27 +242,6 @@ fn valid_mode(mode: &str) -> bool {
         }
     }
     rw <= 1 && label <= 1 && prop <= 1 && copy <= 1 && cons <= 1
-}
-
-/// Go's `path.Clean` for absolute paths.
-fn clean(p: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    if p.starts_with('/') {
-        format!("/{}", out.join("/"))
-    } else if out.is_empty() {
-        ".".into()
-    } else {
-        out.join("/")
-    }
 }
 
 fn check_target(target: &str) -> Result<(), String> {
