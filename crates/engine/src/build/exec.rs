@@ -957,6 +957,25 @@ impl<'b> Runner<'_, 'b> {
         p.vertex(&label)
     }
 
+    /// Expands the `KEY=value` pairs of `ENV`/`LABEL` (`kw`), and records the step (its
+    /// cache key and its history line, `KW k=v …`) as a metadata-only one.
+    fn key_values(
+        &mut self,
+        c: &Command,
+        kw: &str,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, BuildError> {
+        let mut set = Vec::new();
+        for (k, v) in pairs {
+            set.push((self.word(c, k)?, self.word(c, v)?));
+        }
+        let shown: Vec<String> = set.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let text = format!("{kw} {}", shown.join(" "));
+        self.st.rekey(&[&text]);
+        self.st.history(text, true);
+        Ok(set)
+    }
+
     fn word(&self, c: &Command, s: &str) -> Result<String, BuildError> {
         let mut used = Vec::new();
         let mut look = |n: &str| {
@@ -1031,45 +1050,17 @@ impl<'b> Runner<'_, 'b> {
                 self.st.history(text, true);
             }
             Instruction::Env(pairs) => {
-                let mut set = Vec::new();
-                for (k, v) in pairs {
-                    let k = self.word(c, k)?;
-                    let v = self.word(c, v)?;
-                    set.push((k, v));
-                }
+                let set = self.key_values(c, "ENV", pairs)?;
                 let cfg = self.st.config();
                 for (k, v) in &set {
                     cfg.env.retain(|e| e.split('=').next() != Some(k.as_str()));
                     cfg.env.push(format!("{k}={v}"));
                 }
-                let text = format!(
-                    "ENV {}",
-                    set.iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                );
-                self.st.rekey(&[&text]);
-                self.st.history(text, true);
             }
             Instruction::Label(pairs) => {
-                let mut set = Vec::new();
-                for (k, v) in pairs {
-                    set.push((self.word(c, k)?, self.word(c, v)?));
-                }
+                let set = self.key_values(c, "LABEL", pairs)?;
                 let labels = self.st.config().labels.get_or_insert_with(Default::default);
-                for (k, v) in &set {
-                    labels.insert(k.clone(), v.clone());
-                }
-                let text = format!(
-                    "LABEL {}",
-                    set.iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                );
-                self.st.rekey(&[&text]);
-                self.st.history(text, true);
+                labels.extend(set);
             }
             Instruction::Expose(text) => {
                 let mut ports = Vec::new();
